@@ -1,0 +1,140 @@
+"""Dream parameters: one frozen dataclass, validated in one place."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, replace
+from typing import Any, Literal
+
+from ._errors import InvalidParams
+
+Precision = Literal["auto", "fp32", "bf16", "fp16"]
+PRECISIONS: tuple[str, ...] = ("auto", "fp32", "bf16", "fp16")
+
+
+@dataclass(frozen=True)
+class LayerSpec:
+    """A layer to maximise, its weight in the objective and, optionally, its channels."""
+
+    name: str
+    weight: float = 1.0
+    channels: tuple[int, ...] | None = None
+
+    @classmethod
+    def parse(cls, value: str | LayerSpec | Mapping[str, Any]) -> LayerSpec:
+        """Accept ``"inception_4c/output"``, ``"inception_4c/output:3,17"`` or a mapping."""
+        if isinstance(value, LayerSpec):
+            return value
+        if isinstance(value, str):
+            name, _, chans = value.partition(":")
+            channels = None
+            if chans.strip():
+                try:
+                    channels = tuple(int(c) for c in chans.split(","))
+                except ValueError:
+                    raise InvalidParams("layers", f"bad channel list in {value!r}") from None
+            return cls(name.strip(), 1.0, channels)
+        if isinstance(value, Mapping):
+            unknown = set(value) - {"name", "weight", "channels"}
+            if unknown:
+                raise InvalidParams("layers", f"unknown key(s) {sorted(unknown)} in {dict(value)}")
+            chans = value.get("channels")
+            return cls(
+                str(value.get("name", "")),
+                float(value.get("weight", 1.0)),
+                tuple(int(c) for c in chans) if chans is not None else None,
+            )
+        raise InvalidParams("layers", f"expected a name or a mapping, got {type(value).__name__}")
+
+
+@dataclass(frozen=True)
+class DreamParams:
+    """Everything that decides a dream. Defaults are the original notebook's.
+
+    ``layers`` empty means the model's default layer. ``step_size`` is in 0–255 pixel
+    units, as in the original. ``tile_size`` ``None`` means automatic.
+    """
+
+    layers: tuple[LayerSpec, ...] = ()
+    octave_count: int = 4
+    octave_scale: float = 1.3
+    steps_per_octave: int = 10
+    iterations: int = 1
+    step_size: float = 1.5
+    jitter: int = 32
+    seed: int | None = None
+    tile_size: int | None = None
+    precision: Precision = "auto"
+    guide_max_side: int = 448
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, Any]) -> DreamParams:
+        """Build from plain data (a protocol message, CLI flags); unknown keys are an error."""
+        known = set(cls.__dataclass_fields__)
+        unknown = set(values) - known
+        if unknown:
+            raise InvalidParams(sorted(unknown)[0], "unknown parameter")
+        kw = dict(values)
+        layers = kw.get("layers", ())
+        if isinstance(layers, (str, Mapping)):
+            layers = [layers]
+        kw["layers"] = tuple(LayerSpec.parse(v) for v in layers)
+        return cls(**kw).validated()
+
+    def with_(self, **changes: Any) -> DreamParams:
+        """A copy with some fields changed, validated."""
+        return replace(self, **changes).validated()
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain data, as recorded in results and image metadata."""
+        d = asdict(self)
+        d["layers"] = [
+            {"name": s.name, "weight": s.weight, "channels": list(s.channels) if s.channels else None}
+            for s in self.layers
+        ]
+        return d
+
+    def validated(self) -> DreamParams:
+        """Return self, or raise :class:`InvalidParams` naming the first bad field."""
+        _int_in("octave_count", self.octave_count, 1, 32)
+        _float_in("octave_scale", self.octave_scale, 1.01, 4.0)
+        _int_in("steps_per_octave", self.steps_per_octave, 0, 10_000)
+        _int_in("iterations", self.iterations, 1, 1_000)
+        _float_in("step_size", self.step_size, 0.0, 255.0)
+        _int_in("jitter", self.jitter, 0, 4096)
+        if self.seed is not None:
+            _int_in("seed", self.seed, 0, 2**63 - 1)
+        if self.tile_size is not None:
+            _int_in("tile_size", self.tile_size, 64, 16384)
+        if self.precision not in PRECISIONS:
+            raise InvalidParams("precision", f"must be one of {', '.join(PRECISIONS)}")
+        _int_in("guide_max_side", self.guide_max_side, 32, 2048)
+        for spec in self.layers:
+            if not spec.name:
+                raise InvalidParams("layers", "a layer needs a name")
+            _float_in("layers.weight", spec.weight, -1e6, 1e6)
+            if spec.channels is not None and (
+                not spec.channels or any(c < 0 for c in spec.channels)
+            ):
+                raise InvalidParams("layers.channels", "channels must be non-negative indices")
+        return self
+
+
+def _int_in(name: str, value: object, lo: int, hi: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidParams(name, f"must be an integer, got {value!r}")
+    if not lo <= value <= hi:
+        raise InvalidParams(name, f"must be between {lo} and {hi}, got {value}")
+
+
+def _float_in(name: str, value: object, lo: float, hi: float) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise InvalidParams(name, f"must be a number, got {value!r}")
+    if not math.isfinite(value) or not lo <= value <= hi:
+        raise InvalidParams(name, f"must be between {lo} and {hi}, got {value}")
+
+
+def parse_layers(values: Sequence[str | Mapping[str, Any] | LayerSpec]) -> tuple[LayerSpec, ...]:
+    """Parse a list of layer specs (see :meth:`LayerSpec.parse`)."""
+    return tuple(LayerSpec.parse(v) for v in values)
