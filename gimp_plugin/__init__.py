@@ -1,0 +1,1 @@
+"""The GIMP 3 DeepDream plug-in (``dreamd_deepdream/``) and its installer (``installer``)."""

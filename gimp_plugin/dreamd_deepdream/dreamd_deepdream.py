@@ -1,0 +1,345 @@
+#!/usr/bin/env python3
+"""GIMP 3 plug-in: Filters ▸ Artistic ▸ DeepDream…, a client of the dreamd daemon.
+
+The selected layer's pixels are read in the layer's own precision (8-bit, 16-bit or float;
+RGB or grayscale; with or without alpha), sent raw to ``dreamd`` over ZeroMQ, and the dream
+comes back as a new layer above the source, in one undo group. With a selection only the
+selection is dreamed and the new layer gets the selection as its mask.
+
+Installed by ``dreamd gimp install`` (see gimp_plugin/README.md), which puts the
+``protocol`` package and, when GIMP's Python lacks them, pyzmq and msgpack next to this file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import queue
+import sys
+import threading
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import dreamd_gimp_logic as logic
+
+logic.setup_import_path()
+
+import gi  # noqa: E402
+
+gi.require_version("Gimp", "3.0")
+gi.require_version("Gegl", "0.4")
+from gi.repository import Gegl, Gimp, GLib, GObject  # noqa: E402
+
+READWRITE = GObject.ParamFlags.READWRITE
+
+
+def _error(procedure, message, status=Gimp.PDBStatusType.EXECUTION_ERROR):
+    return procedure.new_return_values(status, GLib.Error(message))
+
+
+class DeepDream(Gimp.PlugIn):
+    # -- registration -------------------------------------------------------------------------
+    def do_query_procedures(self):
+        return [logic.PROCEDURE_NAME]
+
+    def do_set_i18n(self, name):
+        return False
+
+    def do_create_procedure(self, name):
+        procedure = Gimp.ImageProcedure.new(self, name, Gimp.PDBProcType.PLUGIN, self.run, None)
+        procedure.set_image_types("RGB*, GRAY*")
+        procedure.set_sensitivity_mask(Gimp.ProcedureSensitivityMask.DRAWABLE)
+        procedure.set_menu_label(logic.MENU_LABEL)
+        procedure.add_menu_path(logic.MENU_PATH)
+        procedure.set_documentation(
+            "DeepDream the selected layer with the dreamd daemon",
+            "Sends the selected layer (or the selection in it) to the dreamd daemon, which "
+            "amplifies what a neural network sees in it, and adds the result as a new layer "
+            "above the source. Pixels travel in the layer's own precision. Needs a running "
+            "dreamd (start it with `dreamd serve`).",
+            name,
+        )
+        procedure.set_attribution("dreamd authors", "dreamd authors, MIT licence", "2025")
+
+        procedure.add_string_argument(
+            "model",
+            "_Model",
+            "Network to dream with (e.g. googlenet, efficientnet-lite0); empty: the daemon's "
+            "default",
+            "",
+            READWRITE,
+        )
+        procedure.add_string_argument(
+            "layer",
+            "_Layer",
+            "Layer(s) to amplify, e.g. inception_4c/output, or several separated by ';', "
+            "with optional channels as name:3,17; empty: the model's default layer",
+            "",
+            READWRITE,
+        )
+        for prop, _key, typ, default, lo, hi, nick, blurb in logic.ARGUMENTS:
+            if typ is int:
+                procedure.add_int_argument(prop, nick, blurb, lo, hi, default, READWRITE)
+            else:
+                procedure.add_double_argument(prop, nick, blurb, lo, hi, default, READWRITE)
+        procedure.add_drawable_argument(
+            "guide",
+            "_Guide",
+            "Optional guide: another layer (of this or another open image) whose features "
+            "the dream follows",
+            True,
+            READWRITE,
+        )
+        procedure.add_layer_return_value(
+            "dream-layer", "Dream layer", "The new layer holding the dream", False, READWRITE
+        )
+        procedure.add_string_return_value(
+            "info",
+            "Info",
+            "JSON: model, layers, parameters and seed that made the dream",
+            "",
+            READWRITE,
+        )
+        return procedure
+
+    # -- running ------------------------------------------------------------------------------
+    def run(self, procedure, run_mode, image, drawables, config, run_data):
+        Gegl.init(None)
+        if len(drawables) != 1 or not drawables[0].is_layer():
+            return _error(
+                procedure,
+                "DeepDream works on exactly one selected layer.",
+                Gimp.PDBStatusType.CALLING_ERROR,
+            )
+        source = drawables[0]
+        settings = logic.load_config()
+
+        try:
+            import protocol
+        except ImportError as exc:
+            return _error(procedure, logic.friendly_error(exc, settings, None))
+
+        endpoint = settings.get("endpoint") or None
+        try:
+            endpoint = protocol.resolve_endpoint(endpoint)
+        except Exception:
+            endpoint = endpoint or None
+
+        if run_mode == Gimp.RunMode.INTERACTIVE:
+            from dreamd_gimp_dialog import run_dialog
+
+            if not run_dialog(procedure, config, protocol, endpoint, settings):
+                return procedure.new_return_values(Gimp.PDBStatusType.CANCEL, None)
+
+        values = {name: config.get_property(name) for name in logic.argument_names()}
+        params = logic.build_params(values)
+        model = (values.get("model") or "").strip()
+        guide = values.get("guide")
+
+        try:
+            return self._dream(
+                procedure, protocol, image, source, guide, params, model, endpoint, settings
+            )
+        except Exception as exc:  # the painter sees this, not a traceback
+            if type(exc).__name__ == "Cancelled":
+                return procedure.new_return_values(Gimp.PDBStatusType.CANCEL, None)
+            return _error(procedure, logic.friendly_error(exc, settings, endpoint))
+
+    def _dream(self, procedure, protocol, image, source, guide, params, model, endpoint, settings):
+        fmt = logic.pixel_format(
+            image.get_precision().value_name, source.is_gray(), source.has_alpha()
+        )
+        has_selection = not Gimp.Selection.is_empty(image)
+        _ok, ix, iy, iw, ih = source.mask_intersect()
+        if has_selection and (iw <= 0 or ih <= 0):
+            return _error(
+                procedure,
+                "The selection does not touch the selected layer.",
+                Gimp.PDBStatusType.CALLING_ERROR,
+            )
+        x, y, w, h = logic.dream_rect(
+            (ix, iy, iw, ih), (source.get_width(), source.get_height()), has_selection
+        )
+        rect = Gegl.Rectangle.new(x, y, w, h)
+        src_bytes = bytes(source.get_buffer().get(rect, 1.0, fmt.babl, Gegl.AbyssPolicy.CLAMP))
+
+        picture = protocol.Image(
+            width=w, height=h, channels=fmt.channels, dtype=fmt.dtype, data=src_bytes
+        )
+        guide_image = self._read_guide(protocol, guide) if guide is not None else None
+
+        Gimp.progress_init("DeepDream: connecting to dreamd…")
+        client = protocol.Client(endpoint) if endpoint else protocol.Client()
+        try:
+            self._ensure_daemon(client, protocol, settings)
+            result = self._run_job(client, picture, params, model, guide_image)
+        finally:
+            close = getattr(client, "close", None)
+            if close:
+                close()
+        out = result.image
+        if (out.width, out.height, out.channels, out.dtype) != (w, h, fmt.channels, fmt.dtype):
+            raise RuntimeError(
+                f"the daemon answered a {out.width}×{out.height} {out.channels}-channel "
+                f"{out.dtype} image for a {w}×{h} {fmt.channels}-channel {fmt.dtype} one"
+            )
+        out_bytes = logic.restore_alpha(bytes(out.data), src_bytes, fmt)
+
+        info = {
+            "model": getattr(result, "model", model) or model,
+            "layers": getattr(result, "layers", None) or params.get("layers"),
+            "seed": getattr(result, "seed", params.get("seed")),
+            "params": params,
+            "source": source.get_name(),
+            "rect": [x, y, w, h],
+        }
+        used_layer = ", ".join(str(n) for n in logic.as_list(info["layers"]))
+        name = logic.layer_name(
+            source.get_name(),
+            {**params, "seed": info["seed"]},
+            str(info["model"] or ""),
+            used_layer,
+        )
+
+        Gimp.progress_set_text("DeepDream: adding the layer")
+        image.undo_group_start()
+        try:
+            layer = Gimp.Layer.new_from_drawable(source, image)
+            layer.set_name(name)
+            image.insert_layer(layer, source.get_parent(), image.get_item_position(source))
+            buffer = layer.get_buffer()
+            buffer.set(rect, fmt.babl, out_bytes)
+            buffer.flush()
+            layer.update(x, y, w, h)
+            if has_selection:
+                mask = layer.create_mask(Gimp.AddMaskType.SELECTION)
+                layer.add_mask(mask)
+            with contextlib.suppress(Exception):
+                layer.attach_parasite(
+                    Gimp.Parasite.new(
+                        logic.PARASITE_NAME,
+                        Gimp.PARASITE_PERSISTENT,
+                        logic.describe_result(info).encode(),
+                    )
+                )
+        finally:
+            image.undo_group_end()
+        Gimp.progress_end()
+        Gimp.displays_flush()
+
+        retval = procedure.new_return_values(Gimp.PDBStatusType.SUCCESS, None)
+        retval.truncate(1)  # keep the status, replace the default return values
+        retval.append(GObject.Value(Gimp.Layer, layer))
+        retval.append(GObject.Value(GObject.TYPE_STRING, logic.describe_result(info)))
+        return retval
+
+    def _read_guide(self, protocol, guide):
+        """The guide drawable as 8-bit RGB, scaled down so its long side is at most 448."""
+        gw, gh = guide.get_width(), guide.get_height()
+        scale = min(1.0, 448.0 / max(gw, gh))
+        w, h = max(1, int(gw * scale)), max(1, int(gh * scale))
+        data = guide.get_buffer().get(
+            Gegl.Rectangle.new(0, 0, w, h), scale, "R'G'B' u8", Gegl.AbyssPolicy.CLAMP
+        )
+        return protocol.Image(width=w, height=h, channels=3, dtype="u8", data=bytes(data))
+
+    def _ensure_daemon(self, client, protocol, settings):
+        """Say hello; when unreachable and the installer recorded how, start the daemon."""
+        try:
+            client.hello()
+            return
+        except protocol.Unreachable:
+            if not settings.get("start_command"):
+                raise
+        Gimp.progress_set_text("DeepDream: starting dreamd…")
+        logic.start_daemon(settings)
+        timeout = float(settings.get("start_timeout", 120))
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                client.hello()
+                return
+            except protocol.Unreachable:
+                if time.monotonic() > deadline:
+                    raise
+                Gimp.progress_pulse()
+                time.sleep(0.5)
+
+    def _run_job(self, client, picture, params, model, guide_image):
+        """Run the dream in a thread; this (GIMP's) thread drives the progress bar."""
+        events = queue.Queue()
+        cancel = threading.Event()
+        outcome = {}
+
+        def on_progress(p):
+            events.put(p)
+
+        def work():
+            try:
+                kwargs = {"guide": guide_image, "on_progress": on_progress, "cancel": cancel}
+                job_params = dict(params)
+                if model:
+                    job_params["model"] = model
+                outcome["result"] = client.dream(picture, job_params, **kwargs)
+            except BaseException as exc:
+                outcome["error"] = exc
+            finally:
+                events.put(None)
+
+        thread = threading.Thread(target=work, name="dreamd-job", daemon=True)
+        thread.start()
+        Gimp.progress_set_text("DeepDream: waiting for dreamd…")
+        last = 0.0
+        while True:
+            try:
+                p = events.get(timeout=0.2)
+            except queue.Empty:
+                continue
+            if p is None:
+                break
+            fraction = _fraction(p)
+            if fraction is not None and fraction > last:
+                last = min(fraction, 0.99)  # never 100 % before the result is in
+                Gimp.progress_update(last)
+            text = _progress_text(p)
+            if text:
+                Gimp.progress_set_text(text)
+        thread.join()
+        if "error" in outcome:
+            raise outcome["error"]
+        return outcome["result"]
+
+
+def _get(p, key, default=None):
+    if isinstance(p, dict):
+        return p.get(key, default)
+    return getattr(p, key, default)
+
+
+def _fraction(p):
+    done, total = _get(p, "done"), _get(p, "total")
+    if done is None or not total:
+        return None
+    return max(0.0, min(1.0, float(done) / float(total)))
+
+
+def _progress_text(p):
+    pos = _get(p, "position")
+    if pos is None:
+        pos = _get(p, "queue_position")
+    if pos:
+        return f"DeepDream: queued ({pos} ahead)"
+    octave = _get(p, "octave")
+    if octave is not None:
+        octaves = _get(p, "octaves") or _get(p, "octave_count")
+        of = f"/{octaves}" if octaves else ""
+        return f"DeepDream: octave {int(octave) + 1}{of}"
+    return None
+
+
+if __name__ == "__main__":
+    if os.environ.get("DREAMD_GIMP_DEBUG"):
+        print("dreamd_deepdream:", sys.version, sys.path[:3], file=sys.stderr)
+    Gimp.main(DeepDream.__gtype__, sys.argv)
