@@ -96,7 +96,7 @@ def dream(
     started = time.perf_counter()
     params = (params or DreamParams()).validated()
     parts = _image.split(image)
-    net, device = model.net, model.device
+    device = model.device
     precision = _precision.resolve(params.precision, device)
     seed = params.seed if params.seed is not None else random.SystemRandom().randrange(2**63)
     params = params.with_(seed=seed)
@@ -193,7 +193,9 @@ def _octave_sizes(
     """Octave sizes, smallest first; fewer octaves when the smallest would be too small
     for the layer, and an upscaled working size when even one octave is too small."""
     h, w = int(size[0]), int(size[1])
-    need = max(min_input_side(model.net, layers, model.device), 2 * max(lay.stride for lay in layers))
+    need = max(
+        min_input_side(model.net, layers, model.device), 2 * max(lay.stride for lay in layers)
+    )
     upscaled = None
     if min(h, w) < need:
         f = need / min(h, w)
@@ -236,6 +238,11 @@ def _auto_tile(device: torch.device) -> int:
     return CPU_TILE
 
 
+def _align(n: int, to: int) -> int:
+    """``n`` rounded up to a multiple of ``to``."""
+    return -(-n // to) * to
+
+
 class _Stepper:
     """One gradient-ascent step, computed tile by tile, normalised over the whole image."""
 
@@ -245,9 +252,12 @@ class _Stepper:
         self.targets = targets
         self.layers = [t.layer for t in targets]
         self.precision = precision
-        self.tile = tile
-        # Context around each tile so its gradient sees what the whole image would show it.
-        self.margin = int(min(128, max(16, 4 * max(lay.stride for lay in self.layers))))
+        # Tiles and margins are multiples of the deepest stride, so that every feature
+        # position belongs to exactly one tile's core.
+        self.align = max(lay.stride for lay in self.layers)
+        self.tile = _align(tile, self.align)
+        # Context around each core: enough of the receptive field for equivalent gradients.
+        self.margin = _align(min(128, max(32, 6 * self.align)), self.align)
 
     def step(self, img: Tensor, oy: int, ox: int, step: float) -> Tensor:
         rolled = torch.roll(img, shifts=(oy, ox), dims=(2, 3))
@@ -260,31 +270,40 @@ class _Stepper:
                     raise OutOfMemory(
                         f"out of memory on {self.device} even with {MIN_TILE}-pixel tiles"
                     ) from None
-                self.tile = max(MIN_TILE, self.tile // 2)
+                self.tile = _align(max(MIN_TILE, self.tile // 2), self.align)
                 if self.device.type == "cuda":
                     torch.cuda.empty_cache()
         rolled = rolled.add_(g, alpha=step / (g.abs().mean().item() + _EPS))
         return torch.roll(rolled, shifts=(-oy, -ox), dims=(2, 3)).clamp_(0.0, 1.0)
 
     def _gradient(self, x: Tensor) -> Tensor:
+        """d(objective)/dx. Tiled: each tile's objective covers the activations of its core
+        only, but is differentiated through the core plus a margin of context and the
+        gradients are summed, so the sum over tiles is the whole image's objective."""
         h, w = x.shape[-2:]
         if h <= self.tile and w <= self.tile:
-            return self._tile_gradient(x)
-        g = torch.empty_like(x)
-        m = self.margin
-        for y0 in range(0, h, self.tile):
-            for x0 in range(0, w, self.tile):
-                y1, x1 = min(h, y0 + self.tile), min(w, x0 + self.tile)
+            return self._tile_gradient(x, None)
+        g = torch.zeros_like(x)
+        m, t = self.margin, self.tile
+        for y0 in range(0, h, t):
+            for x0 in range(0, w, t):
+                y1, x1 = min(h, y0 + t), min(w, x0 + t)
                 py0, px0 = max(0, y0 - m), max(0, x0 - m)
                 py1, px1 = min(h, y1 + m), min(w, x1 + m)
-                gt = self._tile_gradient(x[:, :, py0:py1, px0:px1])
-                g[:, :, y0:y1, x0:x1] = gt[:, :, y0 - py0 : y1 - py0, x0 - px0 : x1 - px0]
+                core = (y0 - py0, y1 - py0, x0 - px0, x1 - px0)
+                g[:, :, py0:py1, px0:px1] += self._tile_gradient(x[:, :, py0:py1, px0:px1], core)
         return g
 
-    def _tile_gradient(self, x: Tensor) -> Tensor:
+    def _tile_gradient(self, x: Tensor, core: tuple[int, int, int, int] | None) -> Tensor:
         x = x.detach().requires_grad_(True)
         with _precision.autocast(self.precision, self.device):
             acts = self.net.features(self.net.normalize(x), self.layers)
+        if core is not None:
+            r0, r1, c0, c1 = core
+            acts = [
+                a[:, :, r0 // s : -(-r1 // s), c0 // s : -(-c1 // s)]
+                for a, s in zip(acts, (lay.stride for lay in self.layers))
+            ]
         loss = objective(self.targets, acts)
         (g,) = torch.autograd.grad(loss, x)
         return g

@@ -1,15 +1,15 @@
 """The engine's exception tree.
 
-    EngineError
-    ├── WeightsError
-    │   ├── WeightsUnavailable   no file, no cache, no network
-    │   └── WeightsCorrupt       a file that is not the model's weights
-    ├── UnknownModel
-    ├── UnknownLayer             carries close matches
-    ├── InvalidImage             shape, dtype or value range of an input image
-    ├── InvalidParams            names the offending field
-    ├── OutOfMemory              the device ran out even at the smallest tile
-    └── Cancelled                should_cancel() said stop
+EngineError
+├── WeightsError
+│   ├── WeightsUnavailable   no file, no cache, no network
+│   └── WeightsCorrupt       a file that is not the model's weights
+├── UnknownModel
+├── UnknownLayer             carries close matches
+├── InvalidImage             shape, dtype or value range of an input image
+├── InvalidParams            names the offending field
+├── OutOfMemory              the device ran out even at the smallest tile
+└── Cancelled                should_cancel() said stop
 """
 
 from __future__ import annotations

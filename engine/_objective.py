@@ -28,8 +28,8 @@ class Target:
         if self.channels is not None and max(self.channels) >= self.layer.channels:
             raise InvalidParams(
                 "layers.channels",
-                f"{self.layer.name} has {self.layer.channels} channels (0..{self.layer.channels - 1}),"
-                f" got {max(self.channels)}",
+                f"{self.layer.name} has channels 0..{self.layer.channels - 1}, "
+                f"got {max(self.channels)}",
             )
 
     def select(self, act: Tensor) -> Tensor:

@@ -27,11 +27,11 @@ class LayerSpec:
         if isinstance(value, LayerSpec):
             return value
         if isinstance(value, str):
-            name, _, chans = value.partition(":")
+            name, _, chan_list = value.partition(":")
             channels = None
-            if chans.strip():
+            if chan_list.strip():
                 try:
-                    channels = tuple(int(c) for c in chans.split(","))
+                    channels = tuple(int(c) for c in chan_list.split(","))
                 except ValueError:
                     raise InvalidParams("layers", f"bad channel list in {value!r}") from None
             return cls(name.strip(), 1.0, channels)
@@ -90,7 +90,11 @@ class DreamParams:
         """Plain data, as recorded in results and image metadata."""
         d = asdict(self)
         d["layers"] = [
-            {"name": s.name, "weight": s.weight, "channels": list(s.channels) if s.channels else None}
+            {
+                "name": s.name,
+                "weight": s.weight,
+                "channels": list(s.channels) if s.channels else None,
+            }
             for s in self.layers
         ]
         return d

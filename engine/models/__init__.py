@@ -99,9 +99,7 @@ def load_model(
             model = load_model(googlenet.NAME, dev, weights, allow_download)
         except WeightsError as exc:
             model = load_model(efficientnet_lite0.NAME, dev, None, allow_download)
-            model.notes.append(
-                f"using efficientnet-lite0 because googlenet is unavailable: {exc}"
-            )
+            model.notes.append(f"using efficientnet-lite0 because googlenet is unavailable: {exc}")
             return model
         model.notes.append("using googlenet (auto)")
         return model

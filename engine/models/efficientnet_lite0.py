@@ -34,15 +34,22 @@ _STAGES: list[tuple[int, int, int, int, int]] = [
 
 
 class SameConv2d(nn.Conv2d):
-    """Conv2d with TensorFlow 'SAME' padding (extra pixel at the bottom/right when odd)."""
+    """Strided Conv2d with TensorFlow 'SAME' output size, its sampling grid anchored at 0.
+
+    TF pads ``total // 2`` at the top, which moves the grid by a pixel when the input's
+    parity changes. We always pad as TF does for even sizes (what the weights were trained
+    at, 224 px), so a tile of an image sees exactly the grid the whole image sees.
+    """
 
     def forward(self, x: Tensor) -> Tensor:
-        h, w = x.shape[-2:]
-        pads = []
-        for size, k, s in ((w, self.kernel_size[1], self.stride[1]),
-                           (h, self.kernel_size[0], self.stride[0])):
+        pads: list[int] = []
+        for size, k, s in (
+            (x.shape[-1], self.kernel_size[1], self.stride[1]),
+            (x.shape[-2], self.kernel_size[0], self.stride[0]),
+        ):
             total = max((math.ceil(size / s) - 1) * s + k - size, 0)
-            pads += [total // 2, total - total // 2]
+            before = (k - s) // 2
+            pads += [before, max(total - before, 0)]
         return super().forward(F.pad(x, pads))
 
 

@@ -8,8 +8,6 @@ follow the BVLC caffe model the DeepDream notebook used (``inception_4c/output``
 
 from __future__ import annotations
 
-
-
 from torch import Tensor, nn
 from torchvision.models import GoogLeNet, GoogLeNet_Weights
 
@@ -79,8 +77,14 @@ def _catalogue(net: GoogLeNet) -> LayerCatalogue:
                 last = list(mod)[(upto or len(mod)) - 1] if isinstance(mod, nn.Sequential) else mod
                 ch = _out_channels(last, stage)
                 layers.append(
-                    Layer(f"{block}/{suffix}", index, ch, stride, (f"{tv}.{alias}",),
-                          _path(branch, upto))
+                    Layer(
+                        f"{block}/{suffix}",
+                        index,
+                        ch,
+                        stride,
+                        (f"{tv}.{alias}",),
+                        _path(branch, upto),
+                    )
                 )
         layers.append(Layer(caffe, index, channels, stride, (tv,)))
     return LayerCatalogue(NAME, layers, DEFAULT_LAYER)
@@ -91,8 +95,9 @@ def _out_channels(module: nn.Module, stage: nn.Module) -> int:
     conv = getattr(module, "conv", None)
     if isinstance(conv, nn.Conv2d):
         return conv.out_channels
-    first = stage.branch1.conv  # type: ignore[union-attr]
-    return int(first.in_channels)
+    first = stage.get_submodule("branch1.conv")
+    assert isinstance(first, nn.Conv2d)
+    return first.in_channels
 
 
 class GoogLeNetDream(DreamNet):
@@ -112,12 +117,11 @@ class GoogLeNetDream(DreamNet):
 
 def build(state_dict: dict[str, Tensor] | None, weights_source: str) -> GoogLeNetDream:
     """A frozen dream net from a torchvision GoogLeNet state dict (``None``: random init)."""
-    net = GoogLeNet(num_classes=1000, aux_logits=False, transform_input=False,
-                    init_weights=state_dict is None)
+    net = GoogLeNet(
+        num_classes=1000, aux_logits=False, transform_input=False, init_weights=state_dict is None
+    )
     if state_dict is not None:
         # aux classifiers are in the published file but not in a net built without them
         filtered = {k: v for k, v in state_dict.items() if not k.startswith("aux")}
         net.load_state_dict(filtered, strict=True)
     return GoogLeNetDream(net, weights_source).freeze()  # type: ignore[return-value]
-
-
