@@ -1,0 +1,77 @@
+"""The daemon's errors, and how every failure maps to a protocol error code.
+
+Job failures never escape a worker: :func:`classify` turns any exception into an
+``(code, message)`` pair for an ``error`` reply. Start-up problems are
+:class:`ConfigError`, which the CLI prints and turns into an exit status.
+"""
+
+from __future__ import annotations
+
+import enum
+
+
+class ExitCode(enum.IntEnum):
+    """Exit statuses of the ``dreamd`` command."""
+
+    OK = 0
+    FAILED = 1  # the request was made but failed (error reply, bad weights file, …)
+    USAGE = 2  # bad command line (argparse uses 2 as well)
+    UNREACHABLE = 3  # no daemon answered at the endpoint
+    CONFIG = 4  # serve refused to start: endpoint locked, insecure bind, bad keys, …
+    UNAVAILABLE = 5  # an optional component (weights, GIMP installer) is missing
+
+
+class DaemonError(Exception):
+    """Base of the daemon's own errors."""
+
+    exit_code: ExitCode = ExitCode.FAILED
+
+
+class ConfigError(DaemonError):
+    """The daemon cannot start with this configuration; the message says how to fix it."""
+
+    exit_code = ExitCode.CONFIG
+
+
+class JobError(DaemonError):
+    """A request the daemon refuses or a job that failed, with its protocol error code."""
+
+    def __init__(self, code: str, message: str, field: str | None = None) -> None:
+        self.code = code
+        self.field = field
+        super().__init__(message)
+
+
+# Protocol error codes (``protocol.ErrorCode`` is a ``str`` enum: these compare equal).
+BAD_VALUE = "BAD_VALUE"
+BAD_IMAGE = "BAD_IMAGE"
+UNKNOWN_LAYER = "UNKNOWN_LAYER"
+UNKNOWN_MODEL = "UNKNOWN_MODEL"
+UNKNOWN_JOB = "UNKNOWN_JOB"
+TOO_LARGE = "TOO_LARGE"
+CANCELLED = "CANCELLED"
+OUT_OF_MEMORY = "OUT_OF_MEMORY"
+SHUTTING_DOWN = "SHUTTING_DOWN"
+BUSY = "BUSY"
+INTERNAL = "INTERNAL"
+
+
+def classify(exc: BaseException) -> tuple[str, str, str | None]:
+    """``(code name, human message, offending field or None)`` for any exception."""
+    import engine  # here, so that client commands do not pay for importing torch
+
+    if isinstance(exc, JobError):
+        return exc.code, str(exc), exc.field
+    if isinstance(exc, engine.Cancelled):
+        return CANCELLED, "the job was cancelled", None
+    if isinstance(exc, engine.OutOfMemory):
+        return OUT_OF_MEMORY, str(exc), None
+    if isinstance(exc, engine.UnknownLayer):
+        return UNKNOWN_LAYER, str(exc), "layers"
+    if isinstance(exc, engine.InvalidParams):
+        return BAD_VALUE, str(exc), f"params.{exc.field}"
+    if isinstance(exc, engine.InvalidImage):
+        return BAD_IMAGE, str(exc), "image"
+    if isinstance(exc, MemoryError):
+        return OUT_OF_MEMORY, "the daemon ran out of host memory for this job", None
+    return INTERNAL, f"internal error: {type(exc).__name__}: {exc}", None

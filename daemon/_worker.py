@@ -1,0 +1,234 @@
+"""One worker thread per device, each with its own resident model.
+
+Workers never touch a socket. They take jobs from their inbox and put events
+(:class:`Ready`, :class:`Progress`, :class:`Finished`, :class:`Failed`) into the shared
+:class:`Outbox`, which wakes the server's poll loop through a socket pair.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import queue
+import socket
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+
+import engine
+
+from . import _errors
+from ._log import log
+from ._queue import Job
+
+#: Turns a float32 result into reply frames: (image descriptor, pixel frame).
+EncodeFn = Callable[[np.ndarray, Any], tuple[dict[str, Any], bytes]]
+#: Turns a wire image into float32 pixels and notes.
+DecodeFn = Callable[[Any, str], tuple[np.ndarray, list[str]]]
+
+
+@dataclass
+class Ready:
+    worker: Worker
+    model: engine.DreamModel
+    seconds: float
+
+
+@dataclass
+class LoadFailed:
+    worker: Worker
+    error: BaseException
+
+
+@dataclass
+class Progress:
+    job: Job
+    done: int
+    total: int
+    octave: int
+    step: int
+
+
+@dataclass
+class Finished:
+    job: Job
+    descriptor: dict[str, Any]
+    frame: bytes
+    metadata: dict[str, Any]
+    dream_seconds: float
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Failed:
+    job: Job
+    code: str
+    message: str
+    field: str | None = None
+
+
+Event = Ready | LoadFailed | Progress | Finished | Failed
+
+
+class Outbox:
+    """A thread-safe event queue whose ``fileno()`` becomes readable when it has events."""
+
+    def __init__(self) -> None:
+        self._events: queue.SimpleQueue[Event] = queue.SimpleQueue()
+        self._reader, self._writer = socket.socketpair()
+        self._reader.setblocking(False)
+        self._writer.setblocking(False)
+
+    def put(self, event: Event) -> None:
+        self._events.put(event)
+        self.wake()
+
+    def wake(self) -> None:
+        """Make the poll loop run (a full pipe already means it will)."""
+        with contextlib.suppress(BlockingIOError, OSError):
+            self._writer.send(b"\0")
+
+    def fileno(self) -> int:
+        return self._reader.fileno()
+
+    def drain(self) -> list[Event]:
+        with contextlib.suppress(BlockingIOError, OSError):
+            while self._reader.recv(4096):
+                pass
+        events: list[Event] = []
+        while True:
+            try:
+                events.append(self._events.get_nowait())
+            except queue.Empty:
+                return events
+
+    def close(self) -> None:
+        self._reader.close()
+        self._writer.close()
+
+
+class Worker:
+    """A device, its model and the thread that runs jobs on it."""
+
+    def __init__(
+        self,
+        device: str,
+        model_name: str,
+        weights: str | None,
+        outbox: Outbox,
+        decode: DecodeFn,
+        encode: EncodeFn,
+        progress_interval: float = 0.25,
+        allow_download: bool = True,
+    ) -> None:
+        self.device = device
+        self.model_name = model_name
+        self.weights = weights
+        self.outbox = outbox
+        self.decode = decode
+        self.encode = encode
+        self.progress_interval = progress_interval
+        self.allow_download = allow_download
+        self.model: engine.DreamModel | None = None
+        self.job: Job | None = None  # set by the server thread only
+        self.jobs_done = 0
+        self._inbox: queue.SimpleQueue[Job | None] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._run, name=f"dreamd-{device}", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def submit(self, job: Job) -> None:
+        self.job = job
+        self._inbox.put(job)
+
+    def stop(self) -> None:
+        self._inbox.put(None)
+
+    def join(self, timeout: float | None = None) -> bool:
+        self._thread.join(timeout)
+        return not self._thread.is_alive()
+
+    # -- the thread ------------------------------------------------------------------------
+
+    def _run(self) -> None:
+        started = time.perf_counter()
+        try:
+            model = engine.load_model(
+                self.model_name, self.device, self.weights, self.allow_download
+            )
+            self._warm(model)
+        except BaseException as exc:
+            self.outbox.put(LoadFailed(self, exc))
+            return
+        self.model = model
+        self.outbox.put(Ready(self, model, time.perf_counter() - started))
+        while True:
+            job = self._inbox.get()
+            if job is None:
+                return
+            self.outbox.put(self._dream(model, job))
+
+    @staticmethod
+    def _warm(model: engine.DreamModel) -> None:
+        """One tiny dream, so the first real job does not pay for lazy initialisation."""
+        image = np.full((64, 64, 3), 0.5, dtype=np.float32)
+        engine.dream(model, image, engine.DreamParams(octave_count=1, steps_per_octave=1, seed=0))
+
+    def _dream(self, model: engine.DreamModel, job: Job) -> Finished | Failed:
+        last = 0.0
+
+        def on_progress(done: int, total: int, octave: int, step: int) -> None:
+            nonlocal last
+            now = time.monotonic()
+            job.progress = (done, total, octave, step)
+            if now - last >= self.progress_interval and done < total:
+                last = now
+                self.outbox.put(Progress(job, done, total, octave, step))
+
+        try:
+            if job.cancel.is_set():
+                raise engine.Cancelled("cancelled before it started")
+            image, notes = self.decode(job.image, "image")
+            guide = self.decode(job.guide, "guide")[0] if job.guide is not None else None
+            result = engine.dream(
+                model,
+                image,
+                job.params,
+                guide=guide,
+                on_progress=on_progress,
+                should_cancel=job.cancel.is_set,
+            )
+            descriptor, frame = self.encode(result.image, job.reply_form)
+        except BaseException as exc:
+            return self._failure(job, exc)
+        finally:
+            # The job's input is no longer needed: let its memory go before the reply.
+            job.image = job.guide = None
+        return Finished(
+            job, descriptor, frame, result.metadata(), result.seconds, [*notes, *result.notes]
+        )
+
+    def _failure(self, job: Job, exc: BaseException) -> Failed:
+        if isinstance(exc, torch.OutOfMemoryError):
+            exc = engine.OutOfMemory(f"out of memory on {self.device}: {exc}".splitlines()[0])
+        if isinstance(exc, engine.OutOfMemory) and self.device.startswith("cuda"):
+            with contextlib.suppress(RuntimeError):
+                torch.cuda.empty_cache()
+        code, message, fld = _errors.classify(exc)
+        if code == _errors.CANCELLED and job.cancel_code is not None:
+            code, message = job.cancel_code, job.cancel_reason
+        if code == _errors.INTERNAL:
+            log.error(
+                "job %s failed with an unexpected error:\n%s",
+                job.id,
+                "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)).rstrip(),
+            )
+        if isinstance(exc, (KeyboardInterrupt, SystemExit)):
+            raise exc
+        return Failed(job, code, message, fld)
