@@ -165,20 +165,13 @@ class DeepDream(Gimp.PlugIn):
         rect = Gegl.Rectangle.new(x, y, w, h)
         src_bytes = bytes(source.get_buffer().get(rect, 1.0, fmt.babl, Gegl.AbyssPolicy.CLAMP))
 
-        picture = protocol.Image(
-            width=w, height=h, channels=fmt.channels, dtype=fmt.dtype, data=src_bytes
-        )
+        picture = protocol.Image.raw(src_bytes, w, h, fmt.channels, fmt.dtype)
         guide_image = self._read_guide(protocol, guide) if guide is not None else None
 
         Gimp.progress_init("DeepDream: connecting to dreamd…")
-        client = protocol.Client(endpoint) if endpoint else protocol.Client()
-        try:
+        with protocol.Client(endpoint, name="gimp-dreamd_deepdream") as client:
             self._ensure_daemon(client, protocol, settings)
             result = self._run_job(client, picture, params, model, guide_image)
-        finally:
-            close = getattr(client, "close", None)
-            if close:
-                close()
         out = result.image
         if (out.width, out.height, out.channels, out.dtype) != (w, h, fmt.channels, fmt.dtype):
             raise RuntimeError(
@@ -187,15 +180,18 @@ class DeepDream(Gimp.PlugIn):
             )
         out_bytes = logic.restore_alpha(bytes(out.data), src_bytes, fmt)
 
+        layers_used = logic.layer_names(result.layers) or params.get("layers") or []
         info = {
-            "model": getattr(result, "model", model) or model,
-            "layers": getattr(result, "layers", None) or params.get("layers"),
-            "seed": getattr(result, "seed", params.get("seed")),
-            "params": params,
+            "model": result.model or model,
+            "layers": layers_used,
+            "seed": result.seed if result.seed is not None else params.get("seed"),
+            "params": dict(result.params) or params,
+            "notes": list(result.notes),
             "source": source.get_name(),
             "rect": [x, y, w, h],
+            "dtype": fmt.dtype,
         }
-        used_layer = ", ".join(str(n) for n in logic.as_list(info["layers"]))
+        used_layer = ", ".join(layers_used)
         name = logic.layer_name(
             source.get_name(),
             {**params, "seed": info["seed"]},
@@ -243,7 +239,7 @@ class DeepDream(Gimp.PlugIn):
         data = guide.get_buffer().get(
             Gegl.Rectangle.new(0, 0, w, h), scale, "R'G'B' u8", Gegl.AbyssPolicy.CLAMP
         )
-        return protocol.Image(width=w, height=h, channels=3, dtype="u8", data=bytes(data))
+        return protocol.Image.raw(bytes(data), w, h, 3, "u8")
 
     def _ensure_daemon(self, client, protocol, settings):
         """Say hello; when unreachable and the installer recorded how, start the daemon."""
@@ -278,11 +274,14 @@ class DeepDream(Gimp.PlugIn):
 
         def work():
             try:
-                kwargs = {"guide": guide_image, "on_progress": on_progress, "cancel": cancel}
-                job_params = dict(params)
-                if model:
-                    job_params["model"] = model
-                outcome["result"] = client.dream(picture, job_params, **kwargs)
+                outcome["result"] = client.dream(
+                    picture,
+                    params,
+                    guide=guide_image,
+                    model=model or None,
+                    on_progress=on_progress,
+                    cancel=cancel,
+                )
             except BaseException as exc:
                 outcome["error"] = exc
             finally:

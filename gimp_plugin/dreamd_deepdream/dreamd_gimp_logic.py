@@ -15,7 +15,7 @@ import shlex
 import subprocess
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -304,23 +304,35 @@ def friendly_error(exc: BaseException, config: Mapping[str, Any], endpoint: str 
             f"a very large job or stuck; restart it if this persists.\n{start_hint(config)}"
         )
     if name == "VersionMismatch":
+        if getattr(exc, "update", "") == "client":
+            todo = (
+                "The daemon is newer: update this plug-in with `dreamd gimp install` "
+                "(run with the daemon's dreamd), then restart GIMP."
+            )
+        else:
+            todo = (
+                "The daemon is older: update dreamd (`pip install -U dreamd`), restart it "
+                "(`dreamd serve`), then run `dreamd gimp install` and restart GIMP."
+            )
         return (
-            f"The DeepDream plug-in and the daemon speak different protocol versions ({text}). "
-            "Update the older side: `pip install -U dreamd` for the daemon, then "
-            "`dreamd gimp install` to update the plug-in."
+            "The DeepDream plug-in and the daemon speak different protocol versions. "
+            f"{todo}\n({text})"
         )
     if name == "Cancelled":
         return "DeepDream was cancelled."
     if name == "Rejected":
-        code = getattr(exc, "code", "") or ""
-        limit = getattr(exc, "limit", None)
-        if "too_large" in code or "too large" in text.lower() or code == "limit":
-            extra = f" (the limit is {limit})" if limit else ""
+        code = str(getattr(exc, "code", "") or "")
+        detail = str(getattr(exc, "message", "") or text)
+        if code.upper() == "TOO_LARGE":
             return (
-                f"The daemon refused the image: it is too large{extra}. {text}\n"
-                "Dream a selection, scale the image down, or raise the daemon's limit."
+                f"The daemon refused the image: it is too large ({detail}).\n"
+                "Dream a selection, scale the image down, or start dreamd with a higher limit."
             )
-        return f"The daemon refused the dream: {text}" + (f" [{code}]" if code else "")
+        if code.upper() == "BUSY":
+            return f"The daemon is busy (its queue is full): try again in a moment. ({detail})"
+        if code.upper() in ("UNKNOWN_LAYER", "UNKNOWN_MODEL"):
+            return f"The daemon does not know that {code.split('_')[1].lower()}: {detail}"
+        return f"The daemon refused the dream: {text}"
     if isinstance(exc, ImportError):
         return (
             f"The DeepDream plug-in cannot load its libraries ({text}). "
@@ -371,12 +383,14 @@ def describe_result(info: Mapping[str, Any]) -> str:
     return json.dumps(dict(info), sort_keys=True, default=str)
 
 
-def as_list(value: Any) -> Sequence[Any]:
-    if value is None:
-        return []
-    if isinstance(value, (list, tuple)):
-        return value
-    return [value]
+def layer_names(layers: Any) -> list[str]:
+    """Names from a result's ``layers`` (names, or maps with a ``name``)."""
+    out = []
+    for layer in layers or ():
+        name = layer.get("name") if isinstance(layer, Mapping) else layer
+        if name:
+            out.append(str(name))
+    return out
 
 
 def argument_names() -> list[str]:
@@ -384,45 +398,29 @@ def argument_names() -> list[str]:
     return ["model", "layer", *(a[0] for a in ARGUMENTS), "guide"]
 
 
-def catalogue_from_status(status: Any) -> tuple[dict[str, list[str]], str | None, dict[str, str]]:
-    """(model → layer names, default model, model → default layer) from a status reply.
+def catalogue_from_status(
+    status: Mapping[str, Any],
+) -> tuple[dict[str, list[str]], str | None, dict[str, str]]:
+    """(model → layer names, default model, model → default layer) from ``status(layers=True)``.
 
-    Accepts the reply as a mapping or an object with the same attributes. Tolerates models
-    listed as a mapping ``{name: {"layers": [...], "default_layer": ...}}`` or a list of
-    ``{"name": ..., "layers": [...]}``; a layer is a name or ``{"name": ...}``.
+    The daemon answers ``model`` (the resident model), ``default_layer`` and ``layers``:
+    ``{model: [{"name": ..., "aliases": [...], ...}, ...]}``; a layer may also be a plain name.
     """
-
-    def get(obj: Any, key: str, default: Any = None) -> Any:
-        if isinstance(obj, Mapping):
-            return obj.get(key, default)
-        return getattr(obj, key, default)
-
-    models_raw = get(status, "models") or {}
-    entries: list[tuple[str, Any]] = []
-    if isinstance(models_raw, Mapping):
-        entries = [(str(k), v) for k, v in models_raw.items()]
-    elif isinstance(models_raw, (list, tuple)):
-        for m in models_raw:
-            if isinstance(m, str):
-                entries.append((m, {}))
-            else:
-                entries.append((str(get(m, "name", "")), m))
     models: dict[str, list[str]] = {}
+    raw = status.get("layers") or {}
+    if isinstance(raw, Mapping):
+        for model, layers in raw.items():
+            names = []
+            for layer in layers or ():
+                name = layer if isinstance(layer, str) else (layer or {}).get("name")
+                if name:
+                    names.append(str(name))
+            models[str(model)] = names
+    default_model = status.get("model")
+    default_model = str(default_model) if default_model else None
+    if default_model and default_model not in models:
+        models[default_model] = []
     defaults: dict[str, str] = {}
-    for name, info in entries:
-        if not name:
-            continue
-        layers = get(info, "layers") or [] if not isinstance(info, (list, tuple)) else info
-        names = []
-        for layer in layers:
-            n = layer if isinstance(layer, str) else get(layer, "name")
-            if n:
-                names.append(str(n))
-        models[name] = names
-        d = get(info, "default_layer") if not isinstance(info, (list, tuple)) else None
-        if d:
-            defaults[name] = str(d)
-    default_model = get(status, "default_model") or get(status, "model")
-    if isinstance(default_model, Mapping):
-        default_model = default_model.get("name")
-    return models, (str(default_model) if default_model else None), defaults
+    if default_model and status.get("default_layer"):
+        defaults[default_model] = str(status["default_layer"])
+    return models, default_model, defaults

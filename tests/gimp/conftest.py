@@ -63,12 +63,16 @@ def gimp() -> GimpRunner:
 @pytest.fixture(scope="session")
 def share(gimp: GimpRunner) -> Iterator[Path]:
     """A short /tmp folder visible at the same path to GIMP (bind-mounted in the chroot):
-    profiles, images, reports and the daemon's ipc socket live here."""
+    profiles, images, reports and the daemon's ipc socket live here. Kept for inspection
+    when ``DREAMD_GIMP_KEEP=1``."""
     path = Path(tempfile.mkdtemp(prefix="dg-", dir="/tmp"))
     path.chmod(0o755)
     yield path
-    shutil.rmtree(path, ignore_errors=True)
     gimp.remove_mountpoint(path)
+    if os.environ.get("DREAMD_GIMP_KEEP"):
+        sys.stderr.write(f"\nGIMP test files kept in {path}\n")
+    else:
+        shutil.rmtree(path, ignore_errors=True)
 
 
 def _hello(endpoint: str) -> bool:

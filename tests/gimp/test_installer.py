@@ -28,9 +28,10 @@ def test_linux_profile_candidates(tmp_path):
     assert dirs[1] == tmp_path / ".config" / "GIMP" / "3.0" / "plug-ins"
     flatpak = tmp_path / ".var/app/org.gimp.GIMP/config/GIMP/3.0/plug-ins"
     assert flatpak in dirs
-    assert installer.find_gimp_plugin_dirs("linux", env={}, home=tmp_path, existing_only=True)[
-        :2
-    ] == dirs[:2]
+    assert (
+        installer.find_gimp_plugin_dirs("linux", env={}, home=tmp_path, existing_only=True)[:2]
+        == dirs[:2]
+    )
 
 
 def test_xdg_and_gimp3_directory(tmp_path):
@@ -231,19 +232,15 @@ def test_friendly_errors():
 
 def test_catalogue_from_status():
     status = {
-        "models": {
-            "googlenet": {"layers": [{"name": "inception_4c/output"}, {"name": "conv2/3x3"}],
-                          "default_layer": "inception_4c/output"},
-            "efficientnet-lite0": {"layers": ["blocks.5"]},
-        },
-        "default_model": "googlenet",
-    }  # fmt: skip
+        "model": "googlenet",
+        "default_layer": "inception_4c/output",
+        "layers": {"googlenet": [{"name": "inception_4c/output", "channels": 512}, "conv2/3x3"]},
+    }
     models, default, defaults = logic.catalogue_from_status(status)
-    assert models["googlenet"] == ["inception_4c/output", "conv2/3x3"]
-    assert models["efficientnet-lite0"] == ["blocks.5"]
+    assert models == {"googlenet": ["inception_4c/output", "conv2/3x3"]}
     assert default == "googlenet" and defaults == {"googlenet": "inception_4c/output"}
-    models, default, _ = logic.catalogue_from_status({"models": [{"name": "m", "layers": []}]})
-    assert models == {"m": []} and default is None
+    models, default, defaults = logic.catalogue_from_status({"model": "m"})
+    assert models == {"m": []} and default == "m" and defaults == {}
 
 
 def test_start_daemon(tmp_path):
