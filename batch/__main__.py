@@ -1,0 +1,5 @@
+"""``python -m batch`` is ``dream-batch``."""
+
+from .cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,191 @@
+"""Where dreams run: the engine in this process, or one or more dreamd daemons.
+
+Both sit behind :class:`Runner`: a runner offers *slots*, each able to dream one image at
+a time (``Slot.dream`` blocks). The embedded runner has one slot (the model on one device);
+a daemon runner has several per daemon, so that a daemon always has the next image queued
+while it dreams the current one.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ._errors import DreamFailed, Interrupted, UsageError
+
+ProgressFn = Callable[[int, int, int, int], None]
+
+
+@dataclass
+class DreamOutput:
+    """A dreamed image, what made it (model, layers, parameters, seed …) and notes."""
+
+    image: np.ndarray
+    metadata: dict[str, Any]
+    notes: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+class Slot(ABC):
+    """Dreams one image at a time on one device."""
+
+    #: what to call it in messages ("embedded", "ipc:///run/dreamd.sock #2" …)
+    name: str = "slot"
+    #: slots with the same group share a device (one per group is used with --blend)
+    group: str = "embedded"
+
+    @abstractmethod
+    def dream(
+        self,
+        image: np.ndarray,
+        on_progress: ProgressFn | None,
+        cancel: threading.Event,
+    ) -> DreamOutput:
+        """Dream ``image`` (float32 (H, W, C) in [0, 1]).
+
+        Raises:
+            DreamFailed: this image could not be dreamed (the others may be).
+            RunnerLost: the slot is gone (daemon unreachable after retries).
+            Interrupted: ``cancel`` was set.
+        """
+
+
+class Runner(ABC):
+    """A set of slots plus the one line that says where dreams run."""
+
+    #: "embedded engine: efficientnet-lite0 on cpu" / "daemon ipc://…: googlenet on cuda:0"
+    description: str = ""
+    #: things to tell the user once at start (why a model was chosen …)
+    notes: list[str]
+    kind: str = "embedded"
+
+    @abstractmethod
+    def slots(self, per_group: int | None = None) -> list[Slot]:
+        """The slots to use; at most ``per_group`` per device when given."""
+
+    def fallback(self) -> Runner | None:
+        """A runner to take over when every slot is lost (None: give up)."""
+        return None
+
+    def close(self) -> None:  # noqa: B027 - nothing to release by default
+        """Release sockets and models."""
+
+
+# ---------------------------------------------------------------------------- embedded
+
+
+def resolve_device(device: str) -> str:
+    """``auto`` → ``cuda`` when a GPU is usable, else ``mps`` on Apple silicon, else ``cpu``."""
+    if device != "auto":
+        return device
+    import torch
+
+    if torch.cuda.is_available():
+        return "cuda"
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        return "mps"
+    return "cpu"
+
+
+class EmbeddedRunner(Runner):
+    """The engine in this process: one model on one device, one slot."""
+
+    kind = "embedded"
+
+    def __init__(
+        self,
+        params: Mapping[str, Any],
+        *,
+        model: str = "auto",
+        device: str = "auto",
+        weights: str | None = None,
+        guide: np.ndarray | None = None,
+        loaded: Any = None,
+    ) -> None:
+        import engine
+
+        self.notes = []
+        dev = resolve_device(device)
+        if loaded is None:
+            try:
+                loaded = engine.load_model(model, dev, weights=weights)
+            except engine.UnknownModel as exc:
+                raise UsageError(str(exc)) from None
+            except engine.WeightsError as exc:
+                raise UsageError(str(exc)) from None
+            except (RuntimeError, AssertionError) as exc:  # e.g. a CUDA device that is absent
+                raise UsageError(f"cannot use device {dev!r}: {exc}") from None
+        self.model = loaded
+        self.notes.extend(self.model.notes)
+        try:
+            self.params = engine.DreamParams.from_mapping(dict(params))
+            for spec in self.params.layers:
+                self.model.catalogue[spec.name]
+        except engine.UnknownLayer as exc:
+            raise UsageError(str(exc)) from None
+        except engine.InvalidParams as exc:
+            raise UsageError(f"bad parameter {exc}") from None
+        self.guide = guide
+        self.description = f"embedded engine: {self.model.name} on {self.model.device}"
+        self._slot = _EngineSlot(self)
+
+    def slots(self, per_group: int | None = None) -> list[Slot]:
+        return [self._slot]
+
+
+class _EngineSlot(Slot):
+    name = "embedded"
+    group = "embedded"
+
+    def __init__(self, runner: EmbeddedRunner) -> None:
+        self.runner = runner
+        self._lock = threading.Lock()
+
+    def dream(
+        self,
+        image: np.ndarray,
+        on_progress: ProgressFn | None,
+        cancel: threading.Event,
+    ) -> DreamOutput:
+        import engine
+
+        r = self.runner
+        started = time.perf_counter()
+        with self._lock:
+            try:
+                result = engine.dream(
+                    r.model,
+                    image,
+                    r.params,
+                    guide=r.guide,
+                    on_progress=on_progress,
+                    should_cancel=cancel.is_set,
+                )
+            except engine.Cancelled:
+                raise Interrupted("cancelled") from None
+            except engine.EngineError as exc:
+                raise DreamFailed(str(exc)) from None
+            except MemoryError:
+                raise DreamFailed("out of memory") from None
+        meta = dict(result.metadata())
+        return DreamOutput(result.image, meta, list(result.notes), time.perf_counter() - started)
+
+
+def list_layers(
+    model: str = "auto", device: str = "cpu", weights: str | None = None
+) -> tuple[str, str, list[dict[str, Any]]]:
+    """(model name, default layer, layers as dicts) of a model loaded here."""
+    import engine
+
+    try:
+        m = engine.load_model(model, resolve_device(device), weights=weights)
+    except (engine.UnknownModel, engine.WeightsError) as exc:
+        raise UsageError(str(exc)) from None
+    return m.name, m.catalogue.default.name, [lay.as_dict() for lay in m.catalogue]
