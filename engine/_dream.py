@@ -28,7 +28,9 @@ CancelFn = Callable[[], bool]
 MIN_TILE = 128
 #: Default tile side on the CPU (bounded memory: ~0.5 GB of activations for inception_4c).
 CPU_TILE = 1024
-_EPS = 1e-8
+#: Guards the gradient normalisation against an all-zero gradient only: any larger epsilon
+#: would stop dreams on networks whose activations are small (the step is scale-free).
+_EPS = torch.finfo(torch.float32).tiny
 
 
 @dataclass
@@ -273,7 +275,7 @@ class _Stepper:
                 self.tile = _align(max(MIN_TILE, self.tile // 2), self.align)
                 if self.device.type == "cuda":
                     torch.cuda.empty_cache()
-        rolled = rolled.add_(g, alpha=step / (g.abs().mean().item() + _EPS))
+        rolled = rolled.add_(g, alpha=step / max(g.abs().mean().item(), _EPS))
         return torch.roll(rolled, shifts=(-oy, -ox), dims=(2, 3)).clamp_(0.0, 1.0)
 
     def _gradient(self, x: Tensor) -> Tensor:

