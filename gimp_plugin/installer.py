@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shlex
 import shutil
 import stat
 import subprocess
@@ -251,8 +252,13 @@ def find_gimp_python(
 
 
 def _as_command(cmd: PythonCommand) -> list[str]:
-    if isinstance(cmd, (str, os.PathLike)):
+    """A path, a command line as one string (split like a shell), or an argv list."""
+    if isinstance(cmd, os.PathLike):
         return [os.fspath(cmd)]
+    if isinstance(cmd, str):
+        if os.path.exists(cmd) or not any(c.isspace() for c in cmd):
+            return [cmd]
+        return shlex.split(cmd, posix=os.name != "nt")
     return [str(c) for c in cmd]
 
 
@@ -501,8 +507,6 @@ def install(
         else:
             messages.append("GIMP's Python already has pyzmq and msgpack: using them")
         if isinstance(start_command, str):
-            import shlex
-
             start_argv: list[str] | None = shlex.split(start_command)
         else:
             start_argv = list(start_command) if start_command else None

@@ -10,6 +10,7 @@ error: CI must run them.
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -26,7 +27,7 @@ sys.path.insert(0, str(HERE))
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from gimprunner import GimpRunner, GimpUnavailable  # noqa: E402
+from gimprunner import GimpRunner, GimpUnavailable, dreamd_cli  # noqa: E402
 
 DAEMON_START_TIMEOUT = float(os.environ.get("DREAMD_TEST_START_TIMEOUT", "180"))
 
@@ -135,14 +136,21 @@ def dreamd_endpoint(share: Path) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def gimp_profile(gimp: GimpRunner, share: Path) -> Path:
-    """A fresh GIMP 3 profile with the plug-in installed by ``installer.install``.
+    """A fresh GIMP 3 profile with the plug-in installed by ``dreamd gimp install``
+    (the installer library directly while the daemon's CLI does not exist).
 
-    The endpoint is not recorded: each GIMP run passes ``DREAMD_ENDPOINT``, so the same
+    No endpoint is recorded: each GIMP run passes ``DREAMD_ENDPOINT``, so the same
     profile serves the with-daemon and the no-daemon runs.
     """
-    from gimp_plugin import installer
-
     profile = share / "profile"
     profile.mkdir()
-    installer.install(profile, endpoint=None, gimp_python=gimp.python_command([share]))
+    gimp_python = shlex.join(gimp.python_command([share]))
+    if (REPO / "daemon" / "cli.py").is_file():
+        res = dreamd_cli("gimp", "install", "--gimp-dir", str(profile),
+                         "--gimp-python", gimp_python)  # fmt: skip
+        assert res.returncode == 0, f"dreamd gimp install failed:\n{res.stdout}{res.stderr}"
+    else:
+        from gimp_plugin import installer
+
+        installer.install(profile, gimp_python=gimp_python)
     return profile

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+REPO = HERE.parent.parent
 SETUP_SCRIPT = HERE / "setup_gimp.sh"
 GIMP_CONSOLE = "gimp-console-3.0"
 
@@ -211,6 +212,23 @@ class GimpRunner:
                     made.append(cur)
                 cur = cur.parent
         return sorted(made, key=lambda d: len(d.parts), reverse=True)
+
+
+def dreamd_cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    """Run ``dreamd ARGS`` (as ``python -m daemon``) from this checkout."""
+    import os
+
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
+    return subprocess.run(
+        [sys.executable, "-m", "daemon", *args],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
 
 
 def main(argv: Sequence[str]) -> int:

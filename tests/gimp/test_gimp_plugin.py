@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from gimprunner import GimpRunner
+from gimprunner import GimpRunner, dreamd_cli
 from pngio import png_info, read_png, write_png
 
 W, H = 96, 64
@@ -259,3 +259,17 @@ def test_no_daemon_fails_with_message(gimp, share, gimp_profile, images):
     assert "dreamd serve" in message, message
     assert nobody in message, message
     assert len(case["layers"]) == 1, "a layer was added although the dream failed"
+
+
+def test_doctor_all_ok(gimp, share, gimp_profile, dreamd_endpoint):
+    """``dreamd gimp doctor`` finds everything in place, the daemon included."""
+    import shlex
+
+    res = dreamd_cli(
+        "gimp", "doctor", "--gimp-dir", str(gimp_profile),
+        "--gimp-python", shlex.join(gimp.python_command([share])),
+        "--connect", dreamd_endpoint,
+    )  # fmt: skip
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "FAIL" not in res.stdout
+    assert "daemon reachable" in res.stdout and "import zmq" in res.stdout
