@@ -25,8 +25,9 @@ import protocol
 
 from . import __version__, _devices, _errors, _images, _security
 from ._errors import ConfigError, JobError
-from ._lock import EndpointLock, default_lock_dir
+from ._lock import EndpointLock
 from ._log import log
+from ._preflight import Preflight, preflight
 from ._queue import ClientKey, Job, Priority, Scheduler, State
 from ._worker import Failed, Finished, LoadFailed, Outbox, Progress, Ready, Worker
 
@@ -109,31 +110,19 @@ class Server:
 
     # ------------------------------------------------------------------ start and stop
 
-    def start(self) -> None:
-        """Check the configuration, lock the endpoints, bind, load and warm the models.
+    def start(self, checked: Preflight | None = None) -> None:
+        """Check the configuration, lock the endpoints (unless ``checked`` did both),
+        bind, load and warm the models.
 
         Raises:
             ConfigError: a start-up problem the operator can fix (the message says how).
             engine.WeightsError: the model's weights are missing or damaged.
         """
         cfg = self.config
-        for endpoint in cfg.binds:
-            try:
-                protocol.check_endpoint(endpoint)
-            except ValueError as exc:
-                raise ConfigError(f"--bind {exc}") from None
-        plan = _security.plan_sockets(cfg.binds, cfg.curve_dir, cfg.insecure)
-        keys = _security.load_server_keys(cfg.curve_dir) if cfg.curve_dir else None
-        for warning in plan.warnings:
-            log.warning("%s", warning)
-        for endpoint in cfg.binds:
-            try:
-                protocol.ensure_socket_dir(endpoint)
-            except (PermissionError, ValueError) as exc:
-                raise ConfigError(str(exc)) from None
-        lock_dir = cfg.lock_dir or default_lock_dir()
-        self.lock = EndpointLock(cfg.binds, lock_dir)
-        self.lock.acquire()
+        if checked is None:
+            checked = preflight(cfg.binds, cfg.curve_dir, cfg.insecure, cfg.lock_dir)
+        self.lock = checked.lock
+        plan, keys = checked.plan, checked.keys
         self.context = zmq.Context()
         if keys is not None:
             self.auth = _security.start_authenticator(self.context, keys)

@@ -212,8 +212,8 @@ def _client_args(c: argparse.ArgumentParser) -> None:
 def _cmd_serve(args: argparse.Namespace) -> int:
     import protocol
 
-    from . import _devices, _log
-    from ._server import ServeConfig, Server
+    from . import _log
+    from ._preflight import preflight
 
     log = _log.setup(args.log_level)
     if args.offline:
@@ -223,13 +223,37 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise ConfigError(f"bad endpoint: {exc}") from None
     limits = _limits(args)
+    curve_dir = args.curve_dir.expanduser() if args.curve_dir else None
+    # Refuse at once, before torch is even imported, when the start cannot succeed.
+    try:
+        checked = preflight(binds, curve_dir, args.insecure)
+    except ConfigError as exc:
+        log.error("%s", exc)
+        return ExitCode.CONFIG
+    try:
+        return _serve(args, binds, limits, curve_dir, checked, log)
+    finally:
+        checked.lock.release()
+
+
+def _serve(
+    args: argparse.Namespace,
+    binds: list[str],
+    limits: Any,
+    curve_dir: Path | None,
+    checked: Any,
+    log: Any,
+) -> int:
+    from . import _devices
+    from ._server import ServeConfig, Server
+
     config = ServeConfig(
         binds=binds,
         devices=_devices.parse_devices(args.device),
         model=args.model,
         weights=args.weights,
         limits=limits,
-        curve_dir=args.curve_dir.expanduser() if args.curve_dir else None,
+        curve_dir=curve_dir,
         insecure=args.insecure,
         max_queue=_positive(args.max_queue, "--max-queue"),
         max_client_jobs=_positive(args.max_client_jobs, "--max-client-jobs"),
@@ -252,7 +276,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     import engine
 
     try:
-        server.start()
+        server.start(checked)
         server.run()
     except KeyboardInterrupt:
         log.info("stopped during start-up")
