@@ -170,7 +170,10 @@ class DeepDream(Gimp.PlugIn):
 
         Gimp.progress_init("DeepDream: connecting to dreamd…")
         with protocol.Client(endpoint, name="gimp-dreamd_deepdream") as client:
-            self._ensure_daemon(client, protocol, settings)
+            info = self._ensure_daemon(client, protocol, settings)
+            problem = logic.size_problem(w, h, (info or {}).get("limits") or {})
+            if problem:
+                raise logic.PluginError(problem)
             result = self._run_job(client, picture, params, model, guide_image)
         out = result.image
         if (out.width, out.height, out.channels, out.dtype) != (w, h, fmt.channels, fmt.dtype):
@@ -243,9 +246,16 @@ class DeepDream(Gimp.PlugIn):
 
     def _ensure_daemon(self, client, protocol, settings):
         """Say hello; when unreachable and the installer recorded how, start the daemon."""
+
+        def hello():
+            # No socket file at an ipc:// endpoint: nothing can answer, say so at once.
+            path = protocol.ipc_path(client.endpoint)
+            if path is not None and not path.exists():
+                raise protocol.Unreachable(f"there is no socket {path}")
+            return client.hello()
+
         try:
-            client.hello()
-            return
+            return hello()
         except protocol.Unreachable:
             if not settings.get("start_command"):
                 raise
@@ -255,8 +265,7 @@ class DeepDream(Gimp.PlugIn):
         deadline = time.monotonic() + timeout
         while True:
             try:
-                client.hello()
-                return
+                return hello()
             except protocol.Unreachable:
                 if time.monotonic() > deadline:
                     raise

@@ -281,6 +281,34 @@ def setup_import_path(directory: Path | None = None) -> None:
 # Messages a painter understands
 
 
+class PluginError(Exception):
+    """An error whose text is already meant for the painter."""
+
+
+def size_problem(width: int, height: int, limits: Mapping[str, Any]) -> str | None:
+    """Why the daemon (whose ``hello`` announced ``limits``) would refuse this size, or None.
+
+    Checked before sending: a frame over the daemon's ZeroMQ size cap would be dropped
+    with the connection, which reads as a timeout rather than a clear refusal.
+    """
+    max_pixels = limits.get("max_pixels")
+    max_side = limits.get("max_side")
+    if max_side and max(width, height) > max_side:
+        return (
+            f"The image is too large for the daemon: {width}×{height}, and the daemon's "
+            f"limit is {max_side} pixels per side. Dream a selection or scale it down."
+        )
+    if max_pixels and width * height > max_pixels:
+        mp = max_pixels / 1e6
+        return (
+            f"The image is too large for the daemon: {width}×{height} is "
+            f"{width * height / 1e6:.1f} megapixels, the limit is {mp:g} megapixels "
+            f"({max_pixels} pixels). Dream a selection, scale the image down, or start "
+            "dreamd with a higher --max-pixels."
+        )
+    return None
+
+
 def start_hint(config: Mapping[str, Any]) -> str:
     cmd = config.get("start_command")
     if cmd:
@@ -292,6 +320,8 @@ def friendly_error(exc: BaseException, config: Mapping[str, Any], endpoint: str 
     """A message for the painter, from any exception the client can raise."""
     name = type(exc).__name__
     text = str(exc).strip()
+    if isinstance(exc, PluginError):
+        return text
     where = f" at {endpoint}" if endpoint else ""
     if name == "Unreachable":
         return (

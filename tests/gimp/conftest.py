@@ -29,6 +29,8 @@ if str(REPO) not in sys.path:
 
 from gimprunner import GimpRunner, GimpUnavailable, dreamd_cli  # noqa: E402
 
+#: The test daemon's pixel limit: above the 96×64 test images, below the "too large" one.
+DAEMON_MAX_PIXELS = 20_000
 DAEMON_START_TIMEOUT = float(os.environ.get("DREAMD_TEST_START_TIMEOUT", "180"))
 
 
@@ -93,7 +95,8 @@ def _hello(endpoint: str) -> bool:
 
 @pytest.fixture(scope="session")
 def dreamd_endpoint(share: Path) -> Iterator[str]:
-    """A real daemon on ``ipc://SHARE/dreamd.sock`` (efficientnet-lite0 on the CPU)."""
+    """A real daemon on ``ipc://SHARE/run/dreamd.sock`` (efficientnet-lite0 on the CPU,
+    at most :data:`DAEMON_MAX_PIXELS` pixels per image)."""
     if not (REPO / "daemon" / "__main__.py").is_file():
         pytest.skip("the daemon (daemon/__main__.py) does not exist yet")
     sock_dir = share / "run"
@@ -105,6 +108,7 @@ def dreamd_endpoint(share: Path) -> Iterator[str]:
     cmd = [
         sys.executable, "-m", "daemon", "serve", "--bind", endpoint,
         "--model", "efficientnet-lite0", "--device", "cpu",
+        "--max-pixels", str(DAEMON_MAX_PIXELS),
     ]  # fmt: skip
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)

@@ -19,6 +19,8 @@ import pytest
 from gimprunner import GimpRunner, dreamd_cli
 from pngio import png_info, read_png, write_png
 
+from .conftest import DAEMON_MAX_PIXELS
+
 W, H = 96, 64
 SELECTION = (8, 8, 24, 20)  # x, y, w, h: with the 32-pixel context, x < 64 is sent
 PARAMS = {"octave-count": 2, "steps-per-octave": 2, "step-size": 2.0, "seed": 7}
@@ -83,6 +85,7 @@ def images(share: Path) -> dict[str, Path]:
         "rgb16": d / "rgb16.png",
         "graya8": d / "graya8.png",
         "guide": d / "guide.png",
+        "big": d / "big.png",
     }
     write_png(paths["rgba8"], _u8(np.concatenate([pic, _alpha()[..., None]], axis=-1)))
     write_png(paths["rgb8"], _u8(pic))
@@ -90,6 +93,7 @@ def images(share: Path) -> dict[str, Path]:
     grey = pic.mean(axis=-1, keepdims=True)
     write_png(paths["graya8"], _u8(np.concatenate([grey, _alpha()[..., None]], axis=-1)))
     write_png(paths["guide"], _u8(_picture(5)[::-1, ::-1]))
+    write_png(paths["big"], np.zeros((160, 160, 3), np.uint8))  # over the daemon's limit
     return paths
 
 
@@ -109,6 +113,7 @@ def dreamed(gimp, share, gimp_profile, dreamd_endpoint, images) -> dict[str, Any
         },
         "selection": {"input": str(images["rgb8"]), "select": SELECTION, "params": PARAMS},
         "guide": {"input": str(images["rgb8"]), "guide": str(images["guide"]), "params": PARAMS},
+        "big": {"input": str(images["big"]), "params": PARAMS},
     }
     for name, case in cases.items():
         case["out"] = str(out / name)
@@ -240,6 +245,14 @@ def test_guide_image(dreamed):
     new = read_png(dreamed["out"] / "guide-layer.png")
     _assert_dreamed(src, new)
     assert case["info"]["params"]["octave_count"] == 2
+
+
+def test_too_large_fails_with_the_limit(dreamed):
+    case = dreamed["cases"]["big"]
+    assert case["status"] == "execution-error", case
+    message = case["error"] or ""
+    assert "too large" in message and f"{DAEMON_MAX_PIXELS}" in message, message
+    assert len(case["layers"]) == 1, "a layer was added although the dream failed"
 
 
 def test_no_daemon_fails_with_message(gimp, share, gimp_profile, images):
