@@ -241,7 +241,7 @@ def png16(arr: np.ndarray) -> bytes:
     """A 16-bit PNG (gray, gray+alpha, RGB or RGBA) from a uint16 (H, W, C) array."""
     h, w, c = arr.shape
     colour_type = {1: 0, 2: 4, 3: 2, 4: 6}[c]
-    rows = np.ascontiguousarray(arr, dtype=">u2").reshape(h, w * c * 2).view(np.uint8)
+    rows = np.ascontiguousarray(arr, dtype=">u2").view(np.uint8).reshape(h, w * c * 2)
     raw = np.concatenate([np.zeros((h, 1), np.uint8), rows], axis=1).tobytes()
 
     def chunk(kind: bytes, body: bytes) -> bytes:
