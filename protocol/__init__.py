@@ -1,0 +1,144 @@
+"""dreamd's wire protocol and client library.
+
+Imports only pyzmq, msgpack and the standard library, so that GIMP's own Python can use
+it. The protocol itself is specified in ``PROTOCOL.md`` next to this file.
+
+Client side::
+
+    from protocol import Client, Image, Timeout
+
+    with Client(timeout=Timeout(connect=5, reply=10)) as client:
+        image = Image.raw(pixels, width, height, channels=4)
+        result = client.dream(image, {"octave_count": 4}, on_progress=print)
+        result.image.data  # the dreamed pixels, in the same form as sent
+
+Daemon side: :func:`decode_request` turns received frames into a :data:`Request`
+(or raises :class:`MessageInvalid`), :func:`encode_reply` and :func:`encode_error` build
+the answers.
+"""
+
+from __future__ import annotations
+
+from ._client import POLL_SLICE, CancelFlag, Client, Job, ProgressCallback
+from ._curve import CurveKeys, create_keypair
+from ._endpoints import (
+    DEFAULT_PORT,
+    ENDPOINT_ENV,
+    check_endpoint,
+    default_endpoint,
+    ensure_socket_dir,
+    ipc_path,
+    is_loopback,
+    resolve_endpoint,
+)
+from ._errors import (
+    Cancelled,
+    ClientError,
+    DreamdError,
+    ErrorCode,
+    MessageInvalid,
+    ProtocolError,
+    Rejected,
+    RequestTimeout,
+    Unreachable,
+    VersionMismatch,
+)
+from ._image import DTYPES, ENCODINGS, Dtype, Encoding, Image, ImageDesc
+from ._limits import DEFAULT_LIMITS, Limits
+from ._messages import (
+    PRIORITIES,
+    Accepted,
+    CancelRequest,
+    DreamRequest,
+    DreamResult,
+    ErrorReply,
+    Frames,
+    HelloReply,
+    HelloRequest,
+    PingRequest,
+    Pong,
+    Priority,
+    Progress,
+    Reply,
+    Request,
+    StatusReply,
+    StatusRequest,
+    decode_reply,
+    decode_request,
+    encode_error,
+    encode_reply,
+    encode_request,
+)
+from ._params import DREAM_PARAMS, PARAM_NAMES, STYLE_PARAMS, check_params
+from ._timeouts import Timeout
+from ._version import HEARTBEAT_INTERVAL, PROTOCOL_VERSION, SUPPORTED_VERSIONS
+
+#: Version of this package (the wire version is PROTOCOL_VERSION). A plain literal on
+#: purpose: the GIMP installer reads it from this file without importing the package.
+__version__ = "0.1.0"
+
+__all__ = [
+    "DEFAULT_LIMITS",
+    "DEFAULT_PORT",
+    "DREAM_PARAMS",
+    "DTYPES",
+    "ENCODINGS",
+    "ENDPOINT_ENV",
+    "HEARTBEAT_INTERVAL",
+    "PARAM_NAMES",
+    "POLL_SLICE",
+    "PRIORITIES",
+    "PROTOCOL_VERSION",
+    "STYLE_PARAMS",
+    "SUPPORTED_VERSIONS",
+    "Accepted",
+    "CancelFlag",
+    "CancelRequest",
+    "Cancelled",
+    "Client",
+    "ClientError",
+    "CurveKeys",
+    "DreamRequest",
+    "DreamResult",
+    "DreamdError",
+    "Dtype",
+    "Encoding",
+    "ErrorCode",
+    "ErrorReply",
+    "Frames",
+    "HelloReply",
+    "HelloRequest",
+    "Image",
+    "ImageDesc",
+    "Job",
+    "Limits",
+    "MessageInvalid",
+    "PingRequest",
+    "Pong",
+    "Priority",
+    "Progress",
+    "ProgressCallback",
+    "ProtocolError",
+    "Rejected",
+    "Reply",
+    "Request",
+    "RequestTimeout",
+    "StatusReply",
+    "StatusRequest",
+    "Timeout",
+    "Unreachable",
+    "VersionMismatch",
+    "check_endpoint",
+    "check_params",
+    "create_keypair",
+    "decode_reply",
+    "decode_request",
+    "default_endpoint",
+    "encode_error",
+    "encode_reply",
+    "encode_request",
+    "ensure_socket_dir",
+    "ipc_path",
+    "is_loopback",
+    "resolve_endpoint",
+]
