@@ -149,7 +149,7 @@ def read_image(path: str | Path, limits: Limits | None = None) -> LoadedImage:
     except ImageError:
         raise
     except Image.DecompressionBombError as exc:
-        raise ImageTooLarge(p, f"refused as a decompression bomb: {exc}") from None
+        raise ImageTooLarge(p, f"too large, refused as a decompression bomb: {exc}") from None
     except UnidentifiedImageError:
         raise UnreadableImage(p, "not an image, or a format Pillow cannot read") from None
     except MemoryError:
@@ -165,6 +165,7 @@ def _reason(exc: BaseException) -> str:
 
 def _read_open(path: Path, im: Image.Image) -> LoadedImage:
     fmt = im.format or "PNG"
+    deep = _deep.deep_rawmode(im)  # before anything loads the image and drops its tiles
     frames = int(getattr(im, "n_frames", 1) or 1)
     notes: list[str] = []
     if frames > 1:
@@ -174,7 +175,7 @@ def _read_open(path: Path, im: Image.Image) -> LoadedImage:
     orientation = int(exif.get(_ORIENTATION, 1) or 1)
     if orientation not in range(1, 9):
         orientation = 1
-    arr, mode, depth = _decode(path, im, notes)
+    arr, mode, depth = _decode(path, im, deep, notes)
     if arr.ndim == 2:
         arr = arr[:, :, None]
     pixels = _to_float(arr)
@@ -205,10 +206,12 @@ def _read_open(path: Path, im: Image.Image) -> LoadedImage:
     return LoadedImage(path, pixels, info)
 
 
-def _decode(path: Path, im: Image.Image, notes: list[str]) -> tuple[np.ndarray, str, int]:
+def _decode(
+    path: Path, im: Image.Image, deep: bool, notes: list[str]
+) -> tuple[np.ndarray, str, int]:
     """Pixels as uint8 / uint16 / float32 and the (mode, depth) to write back."""
     mode = im.mode
-    if _deep.deep_rawmode(im):
+    if deep:
         arr = _deep.read_deep(str(path), 0)
         return arr, {2: "LA", 3: "RGB", 4: "RGBA"}[arr.shape[2]], 16
     im.load()

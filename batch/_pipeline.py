@@ -179,7 +179,8 @@ class Pipeline:
         self.writer = ThreadPoolExecutor(settings.io_threads, thread_name_prefix="dream-write")
         self.write_room = threading.BoundedSemaphore(settings.pending_writes)
         self.lanes: list[Lane] = []
-        self.threads: list[threading.Thread] = []
+        self.workers: list[threading.Event] = []  # one per worker thread, set when it ends
+        self._changed = threading.Event()  # a worker ended
         self.lost: list[str] = []
         self._lock = threading.Lock()
 
@@ -196,11 +197,12 @@ class Pipeline:
         try:
             self._start(slots)
             while True:
-                alive = [t for t in self.threads if t.is_alive()]
-                if not alive and (self._all_finished() or not self._take_over()):
+                # Waiting on Events, never Thread.join: a KeyboardInterrupt inside join()
+                # can leave a running thread marked as finished (CPython gh-90882).
+                if self._changed.wait(0.1):
+                    self._changed.clear()
+                if self._running() == 0 and (self._all_finished() or not self._take_over()):
                     break
-                for t in alive[:1]:
-                    t.join(0.1)
         except KeyboardInterrupt:
             self.stop.set()
             self.report.interrupted = True
@@ -208,9 +210,9 @@ class Pipeline:
                 "interrupted: cancelling the dreams in flight (finished images are kept)"
             )
             self._cancel_lanes()
-            for t in self.threads:
-                while t.is_alive():
-                    t.join(0.1)
+            while self._running():
+                self._changed.wait(0.1)
+                self._changed.clear()
             raise
         finally:
             self._cancel_lanes()
@@ -219,11 +221,15 @@ class Pipeline:
 
     def _start(self, slots: list[Slot]) -> None:
         for slot in slots:
+            done = threading.Event()
             t = threading.Thread(
-                target=self._work, args=(slot,), name=f"dream-{slot.name}", daemon=True
+                target=self._work, args=(slot, done), name=f"dream-{slot.name}", daemon=True
             )
-            self.threads.append(t)
+            self.workers.append(done)
             t.start()
+
+    def _running(self) -> int:
+        return sum(1 for done in self.workers if not done.is_set())
 
     def _take_over(self) -> bool:
         """Every slot is lost and work remains: switch to the fallback runner, if any."""
@@ -240,7 +246,6 @@ class Pipeline:
         self.runner = fallback
         self.report.runner = fallback.description
         slots = fallback.slots(per_group=1 if self.settings.blend else None)
-        self.threads = []
         self._start(slots)
         return True
 
@@ -268,7 +273,14 @@ class Pipeline:
 
     # ------------------------------------------------------------------ one slot
 
-    def _work(self, slot: Slot) -> None:
+    def _work(self, slot: Slot, finished: threading.Event) -> None:
+        try:
+            self._work_lanes(slot)
+        finally:
+            finished.set()
+            self._changed.set()
+
+    def _work_lanes(self, slot: Slot) -> None:
         while not self.stop.is_set():
             lane = self._claim()
             if lane is None:

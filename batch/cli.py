@@ -287,6 +287,8 @@ def _main(
     fmt = _imageio.FORMAT_NAMES[args.format] if args.format else None
     everything = _plan(found.sources, dest_root, fmt)
     limits = Limits(max_pixels=int(args.max_megapixels * 1e6))
+    if Image.MAX_IMAGE_PIXELS is not None:  # Pillow's own bomb check must not stop us first
+        Image.MAX_IMAGE_PIXELS = max(Image.MAX_IMAGE_PIXELS, limits.max_pixels)
 
     report = Report(display, total=len(everything))
     todo: list[Job] = []
