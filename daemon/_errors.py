@@ -36,9 +36,12 @@ class ConfigError(DaemonError):
 class JobError(DaemonError):
     """A request the daemon refuses or a job that failed, with its protocol error code."""
 
-    def __init__(self, code: str, message: str, field: str | None = None) -> None:
+    def __init__(
+        self, code: str, message: str, field: str | None = None, job: str | None = None
+    ) -> None:
         self.code = code
         self.field = field
+        self.job = job
         super().__init__(message)
 
 

@@ -31,7 +31,7 @@ from ._preflight import Preflight, preflight
 from ._queue import ClientKey, Job, Priority, Scheduler, State
 from ._worker import Failed, Finished, LoadFailed, Outbox, Progress, Ready, Worker
 
-SERVER_ID = f"dreamd/{__version__}"
+SERVER_ID = f"dreamd {__version__}"
 
 
 @dataclass
@@ -47,7 +47,7 @@ class ServeConfig:
     insecure: bool = False
     max_queue: int = 256
     max_client_jobs: int = 64
-    client_timeout: float = 60.0
+    client_timeout: float = 0.0  # 0: off (liveness comes from ZMTP heartbeats)
     progress_interval: float = 0.25
     heartbeat: float = protocol.HEARTBEAT_INTERVAL
     hwm: int = 16
@@ -78,6 +78,7 @@ class _Undelivered:
 
 
 _PENDING_LIMIT = 4  # final replies queued behind a full pipe, per client
+_PENDING_TIMEOUT = 30.0  # seconds a client may leave them unread
 _UNDELIVERED_TTL = 60.0
 
 
@@ -331,7 +332,7 @@ class Server:
         except JobError as exc:
             self.stats["rejected"] += 1
             log.info("refused %s from %s: %s %s", request.id, _who(key), exc.code, exc)
-            self._send_error(key, request.id, exc.code, str(exc), exc.field)
+            self._send_error(key, request.id, exc.code, str(exc), exc.field, job=exc.job)
         except Exception as exc:  # a bug here must not take the daemon down
             log.exception("internal error handling %s from %s", request.type, _who(key))
             code, message, fld = _errors.classify(exc)
@@ -419,6 +420,7 @@ class Server:
                 _errors.UNKNOWN_JOB,
                 f"no job {req.job!r} is queued or running for this connection",
                 "job",
+                job=req.job,
             )
         self._cancel_job(job, _errors.CANCELLED, "cancelled by the client")
 
@@ -550,9 +552,10 @@ class Server:
                 job.last_sent = now
                 self._reply(job.client, protocol.Accepted(job.id, self._position(job)))
         timeout = self.config.client_timeout
-        for client in list(self.clients.values()):
-            if client.jobs and now - client.last_seen > timeout:
-                self._client_gone(client.key, f"silent for more than {timeout:g} s")
+        if timeout > 0:
+            for client in list(self.clients.values()):
+                if client.jobs and now - client.last_seen > timeout:
+                    self._client_gone(client.key, f"silent for more than {timeout:g} s")
         for job_id, item in list(self._undelivered.items()):
             if item.expires < now:
                 del self._undelivered[job_id]
@@ -633,7 +636,7 @@ class Server:
             "version": __version__,
             "model": self.model.name,
             "models": [self.model.name],
-            "devices": [w.device for w in self.workers],
+            "devices": [_devices.describe(w.device) for w in self.workers],
             "limits": _limits_dict(self.limits),
             "max_queue": self.config.max_queue,
             "heartbeat": self.config.heartbeat,
@@ -719,6 +722,8 @@ class Server:
 
     def _send_progress(self, job: Job) -> None:
         done, total, octave, step = job.progress
+        # Never 100 % before the result itself (the last step may still be encoding).
+        done = min(done, max(0, total - 1))
         steps = job.params.steps_per_octave * job.params.iterations
         octaves = max(1, total // steps) if steps else 1
         job.last_sent = time.monotonic()
@@ -737,18 +742,19 @@ class Server:
         index, identity = key
         if index >= len(self.sockets):
             return False
+        backlog = sum(1 for p in self._pending if p[0] == key)
         try:
+            if backlog:
+                raise zmq.Again()  # keep the order: behind what is already waiting
             self.sockets[index].send_multipart([identity, *frames], zmq.NOBLOCK, copy=False)
             return True
         except zmq.Again:
-            if not drop_when_full:
-                waiting = sum(1 for p in self._pending if p[0] == key)
-                if waiting < _PENDING_LIMIT:
-                    self._pending.append(
-                        (key, frames, time.monotonic() + self.config.client_timeout)
-                    )
-                    return True
-                self._client_gone(key, "not reading its replies")
+            if drop_when_full:
+                return False
+            if backlog < _PENDING_LIMIT:
+                self._pending.append((key, frames, time.monotonic() + _PENDING_TIMEOUT))
+                return True
+            self._client_gone(key, "not reading its replies")
             return False
         except zmq.ZMQError as exc:
             if exc.errno == zmq.EHOSTUNREACH:
@@ -757,20 +763,34 @@ class Server:
             raise
 
     def _flush_pending(self) -> None:
-        for _ in range(len(self._pending)):
-            key, frames, deadline = self._pending.popleft()
+        """Retry final replies that met a full pipe, in order, per client."""
+        if not self._pending:
+            return
+        items, self._pending = list(self._pending), deque()
+        now = time.monotonic()
+        blocked: set[ClientKey] = set()
+        gone: dict[ClientKey, str] = {}
+        for key, frames, deadline in items:
+            if key in gone:
+                continue
+            if key in blocked:
+                self._pending.append((key, frames, deadline))
+                continue
             index, identity = key
             try:
                 self.sockets[index].send_multipart([identity, *frames], zmq.NOBLOCK, copy=False)
             except zmq.Again:
-                if time.monotonic() > deadline:
-                    self._client_gone(key, "not reading its replies")
+                if now > deadline:
+                    gone[key] = "not reading its replies"
                 else:
+                    blocked.add(key)
                     self._pending.append((key, frames, deadline))
             except zmq.ZMQError as exc:
                 if exc.errno != zmq.EHOSTUNREACH:
                     raise
-                self._client_gone(key, "disconnected")
+                gone[key] = "disconnected"
+        for key, why in gone.items():
+            self._client_gone(key, why)
 
 
 # ---------------------------------------------------------------------------- helpers

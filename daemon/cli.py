@@ -119,8 +119,10 @@ def _parser() -> argparse.ArgumentParser:
     lim.add_argument(
         "--client-timeout",
         type=float,
-        default=60.0,
-        help="cancel the jobs of a client silent for this long (seconds, default 60)",
+        default=0.0,
+        help="also cancel the jobs of a client that has sent nothing for this many seconds "
+        "(default 0: off; a vanished client is detected anyway, by its connection closing "
+        "or by ZeroMQ heartbeats within 15 s)",
     )
     lim.add_argument(
         "--progress-interval",
@@ -257,7 +259,7 @@ def _serve(
         insecure=args.insecure,
         max_queue=_positive(args.max_queue, "--max-queue"),
         max_client_jobs=_positive(args.max_client_jobs, "--max-client-jobs"),
-        client_timeout=_positive(args.client_timeout, "--client-timeout"),
+        client_timeout=max(0.0, args.client_timeout),
         progress_interval=max(0.0, args.progress_interval),
         hwm=_positive(args.hwm, "--hwm"),
         allow_download=os.environ.get("DREAMD_OFFLINE", "") in ("", "0"),

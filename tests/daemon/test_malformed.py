@@ -41,7 +41,7 @@ def _dream(**fields: Any) -> bytes:
 def _err(rc: RawClient, frames: list[bytes]) -> dict[str, Any]:
     reply = rc.request(frames)
     assert reply["type"] == "error", reply
-    assert reply["server"].startswith("dreamd/")
+    assert reply["server"].startswith("dreamd ")
     assert reply["message"]
     return reply
 
