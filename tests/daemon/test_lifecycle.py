@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -82,7 +83,12 @@ def test_sigterm_mid_job_exits_cleanly(tmp_path: Path) -> None:
 
 
 def test_cli_status_layers_stop(tmp_path: Path) -> None:
-    d = start_daemon(tmp_path)
+    notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    notify.bind(str(tmp_path / "notify"))
+    notify.settimeout(30)
+    runtime = tmp_path / "run"
+    d = start_daemon(tmp_path, env=daemon_env(runtime, NOTIFY_SOCKET=str(tmp_path / "notify")))
+    assert notify.recv(100) == b"READY=1"  # systemd Type=notify
     env = daemon_env(d.runtime)
     try:
         proc = dreamd("status", "--connect", d.endpoint, env=env)
@@ -110,8 +116,10 @@ def test_cli_status_layers_stop(tmp_path: Path) -> None:
         assert proc.returncode == 0, proc.stderr
         assert f"pid {d.proc.pid}" in proc.stdout
         assert d.proc.wait(30) == 0
+        assert notify.recv(100) == b"STOPPING=1"
     finally:
         d.terminate()
+        notify.close()
     sock_dir = d.runtime / "dreamd"
     assert list(sock_dir.iterdir()) == []
 
