@@ -114,3 +114,34 @@ def test_every_exception_has_a_code() -> None:
     for exc, code in cases.items():
         got, message, _ = _errors.classify(exc)
         assert got == code and message
+
+
+def test_unexpected_exception_in_a_job_is_an_internal_error() -> None:
+    from daemon._worker import Failed, Outbox, Worker
+
+    outbox = Outbox()
+
+    def decode(_image: object, _where: str) -> tuple[object, list[str]]:
+        raise ZeroDivisionError("a bug")
+
+    worker = Worker("cpu", "efficientnet-lite0", None, outbox, decode, lambda a, f: ({}, b""))
+    job = _job("boom", 1)
+    job.image = object()
+    got = worker._dream(None, job)  # type: ignore[arg-type]
+    assert isinstance(got, Failed)
+    assert got.code == "INTERNAL" and "ZeroDivisionError: a bug" in got.message
+    outbox.close()
+
+
+def test_cancelled_job_reports_the_reason_it_was_given() -> None:
+    from daemon._worker import Failed, Outbox, Worker
+
+    outbox = Outbox()
+    worker = Worker("cpu", "x", None, outbox, lambda i, w: (i, []), lambda a, f: ({}, b""))
+    job = _job("stop", 1)
+    job.request_cancel("SHUTTING_DOWN", "dreamd is shutting down")
+    job.request_cancel("CANCELLED", "later reasons do not replace the first")
+    got = worker._dream(None, job)  # type: ignore[arg-type]
+    assert isinstance(got, Failed)
+    assert (got.code, got.message) == ("SHUTTING_DOWN", "dreamd is shutting down")
+    outbox.close()
