@@ -95,6 +95,11 @@ def test_cancel_queued_and_running_jobs(daemon: Daemon) -> None:
         rc.send(dream_frames(pixels, {**QUICK, "seed": 2}, queued_id))
         accepted, _ = rc.recv_until({"accepted"}, request_id=queued_id)
         assert accepted["position"] >= 1
+        # A waiting job's heartbeat: ``accepted`` again, at least every 2 s.
+        t0 = time.monotonic()
+        again, _ = rc.recv_until({"accepted"}, timeout=10, request_id=queued_id)
+        assert again["position"] == accepted["position"]
+        assert time.monotonic() - t0 < 4
 
         # Cancel the queued one: answered at once with CANCELLED for that job.
         rc.send([header("cancel", job=queued_id)])
