@@ -94,6 +94,9 @@ def decode(image: Any, where: str = "image") -> Decoded:
 def _decode_file(image: Any, where: str) -> Decoded:
     from PIL import Image, UnidentifiedImageError
 
+    # The descriptor passed the daemon's pixel limit and the file must match it (checked
+    # below, before decoding): Pillow's own, smaller bomb limit would only get in the way.
+    Image.MAX_IMAGE_PIXELS = None
     desc = image.desc
     notes: list[str] = []
     data = bytes(image.data) if not isinstance(image.data, bytes) else image.data
