@@ -11,6 +11,7 @@ from __future__ import annotations
 import array
 import json
 import os
+import random
 import shlex
 import subprocess
 import sys
@@ -140,7 +141,7 @@ ARGUMENTS: tuple[tuple[str, str, type, Any, Any, Any, str, str], ...] = (
         4,
         1,
         12,
-        "_Octaves",
+        "Octa_ves",
         "Number of scales the image is dreamed at",
     ),
     (
@@ -150,7 +151,7 @@ ARGUMENTS: tuple[tuple[str, str, type, Any, Any, Any, str, str], ...] = (
         1.3,
         1.01,
         4.0,
-        "Octave _scale",
+        "Octave sc_ale",
         "Size ratio between two octaves",
     ),
     (
@@ -191,7 +192,7 @@ ARGUMENTS: tuple[tuple[str, str, type, Any, Any, Any, str, str], ...] = (
         -1,
         2**31 - 1,
         "See_d",
-        "Random seed for the jitter; -1 picks a new one each time",
+        "Random seed for the jitter; -1 picks a new one each time (the layer's name says which)",
     ),
 )
 
@@ -208,14 +209,16 @@ def split_layers(text: str) -> list[str]:
 def build_params(values: Mapping[str, Any]) -> dict[str, Any]:
     """Dream parameters for the daemon from the procedure's values (property names).
 
-    ``layer`` empty → the model's default layer; ``seed`` −1 → no seed (daemon picks one).
+    ``layer`` empty → the model's default layer; ``seed`` −1 → a new random seed.
     """
     params: dict[str, Any] = {}
     for prop, key, typ, default, _lo, _hi, _nick, _blurb in ARGUMENTS:
         v = values.get(prop, default)
         params[key] = typ(v)
     if params["seed"] < 0:
-        del params["seed"]
+        # Picked here rather than by the daemon so that the seed recorded in the layer's
+        # name fits the dialog's Seed field and the dream can be repeated.
+        params["seed"] = random.randrange(2**31)
     layers = split_layers(str(values.get("layer", "") or ""))
     if layers:
         params["layers"] = layers

@@ -13,7 +13,8 @@
 # Environment:
 #   DREAMD_GIMP_CHROOT      where the chroot lives   (default /var/cache/dreamd/gimp-trixie)
 #   DREAMD_DEBIAN_MIRROR    Debian mirror           (default http://deb.debian.org/debian)
-#   DREAMD_GIMP_PACKAGES    packages to install     (default "gimp python3-gi")
+#   DREAMD_GIMP_PACKAGES    packages to install     (default "gimp python3-gi xvfb xdotool";
+#                           Xvfb and xdotool drive the dialog test)
 #   DREAMD_GIMP_NATIVE=0    never use a native GIMP, always the chroot
 #
 # Needs root (debootstrap, chroot, mount namespaces); debootstrap is installed with
@@ -23,7 +24,7 @@ set -euo pipefail
 
 ROOT="${DREAMD_GIMP_CHROOT:-/var/cache/dreamd/gimp-trixie}"
 MIRROR="${DREAMD_DEBIAN_MIRROR:-http://deb.debian.org/debian}"
-PACKAGES="${DREAMD_GIMP_PACKAGES:-gimp python3-gi}"
+PACKAGES="${DREAMD_GIMP_PACKAGES:-gimp python3-gi xvfb xdotool}"
 STAMP_FORMAT=1
 STAMP="$ROOT/.dreamd-gimp-ready"
 WANT_STAMP="format=$STAMP_FORMAT packages=$PACKAGES"
@@ -44,27 +45,34 @@ native_ok() {
     python3 -c 'import gi' >/dev/null 2>&1 || return 1
 }
 
-# 1. A native GIMP 3 (Debian 13+, or any machine that has one).
-if native_ok; then
-    echo native
-    exit 0
-fi
+# 1. A native GIMP 3: Debian 13 or later installs the packages; any other machine that
+#    already has gimp-console-3.0 uses it as it is.
 case "$(codename)" in
     trixie|forky|sid)
         if [[ "${DREAMD_GIMP_NATIVE:-1}" != "0" ]]; then
-            [[ $CHECK_ONLY == 1 ]] && { log "gimp 3 not installed"; exit 3; }
-            [[ $(id -u) == 0 ]] || die "GIMP 3 is not installed and this is not root: apt-get install gimp python3-gi" 2
-            log "installing GIMP 3 natively: $PACKAGES"
-            export DEBIAN_FRONTEND=noninteractive
-            apt-get update -qq >&2
             # shellcheck disable=SC2086
-            apt-get install -y -qq --no-install-recommends $PACKAGES >&2
-            native_ok || die "gimp-console-3.0 still missing after installing $PACKAGES"
+            if ! dpkg -s $PACKAGES >/dev/null 2>&1; then
+                if [[ $CHECK_ONLY == 1 || $(id -u) != 0 ]]; then
+                    native_ok && { echo native; exit 0; }
+                    [[ $CHECK_ONLY == 1 ]] && { log "GIMP 3 not installed"; exit 3; }
+                    die "GIMP 3 is not installed and this is not root: apt-get install $PACKAGES" 2
+                fi
+                log "installing natively: $PACKAGES"
+                export DEBIAN_FRONTEND=noninteractive
+                apt-get update -qq >&2
+                # shellcheck disable=SC2086
+                apt-get install -y -qq --no-install-recommends $PACKAGES >&2
+            fi
+            native_ok || die "gimp-console-3.0 or python3-gi missing after installing $PACKAGES"
             echo native
             exit 0
         fi
         ;;
 esac
+if native_ok; then
+    echo native
+    exit 0
+fi
 
 # 2. A trixie chroot.
 if [[ -f "$STAMP" && "$(cat "$STAMP")" == "$WANT_STAMP" && -x "$ROOT/usr/bin/gimp-console-3.0" ]]; then

@@ -286,3 +286,76 @@ def test_doctor_all_ok(gimp, share, gimp_profile, dreamd_endpoint):
     assert res.returncode == 0, res.stdout + res.stderr
     assert "FAIL" not in res.stdout
     assert "daemon reachable" in res.stdout and "import zmq" in res.stdout
+
+
+DIALOG_DRIVER = r"""
+set -u
+Xvfb -displayfd 3 -screen 0 1280x900x24 -nolisten tcp 3>"$WORK/display" >"$WORK/xvfb.log" 2>&1 &
+XPID=$!
+for _ in $(seq 100); do [ -s "$WORK/display" ] && break; sleep 0.1; done
+export DISPLAY=":$(cat "$WORK/display")"
+timeout 300 gimp-3.0 --no-splash --batch-interpreter python-fu-eval -b - \
+    < "$WORK/script.py" > "$WORK/gimp.log" 2>&1 &
+GPID=$!
+W=""
+for _ in $(seq 240); do
+    W=$(xdotool search --name '^DeepDream$' 2>/dev/null | head -1)
+    [ -n "$W" ] && break
+    kill -0 $GPID 2>/dev/null || break
+    sleep 0.5
+done
+echo "dialog window: ${W:-none}"
+if [ -n "$W" ]; then
+    sleep 1
+    xdotool windowfocus --sync "$W" key --clearmodifiers Return
+fi
+for _ in $(seq 600); do
+    [ -f "$WORK/report.json" ] && break
+    kill -0 $GPID 2>/dev/null || break
+    sleep 0.5
+done
+kill $GPID 2>/dev/null; wait $GPID 2>/dev/null
+kill $XPID 2>/dev/null; wait $XPID 2>/dev/null
+true
+"""
+
+
+def test_dialog_ok_then_last_values(gimp, share, gimp_profile, dreamd_endpoint, images):
+    """The real dialog (GIMP's GUI under Xvfb): it opens with the daemon's catalogue, OK
+    dreams with the values it shows, and a WITH_LAST_VALS run reuses them."""
+    probe = gimp.run(["sh", "-c", "command -v Xvfb && command -v xdotool && command -v gimp-3.0"])
+    if probe.returncode != 0:
+        pytest.skip("Xvfb, xdotool or gimp-3.0 missing where GIMP runs (setup_gimp.sh adds them)")
+    work = share / "dialog"
+    work.mkdir(exist_ok=True)
+    preset = {"octave-count": 2, "steps-per-octave": 2, "seed": 1234}
+    job = {"input": str(images["rgb8"]), "preset": preset, "report": str(work / "report.json")}
+    (work / "script.py").write_text(
+        f"JOB = {json.dumps(job)!r}\nimport json as _j\nJOB = _j.loads(JOB)\n"
+        + Path(__file__).with_name("batch_dialog.py").read_text()
+    )
+    res = gimp.run(
+        ["bash", "-c", DIALOG_DRIVER],
+        env={
+            "WORK": str(work),
+            "HOME": str(gimp_profile),
+            "GIMP3_DIRECTORY": str(gimp_profile),
+            "DREAMD_ENDPOINT": dreamd_endpoint,
+        },
+        share=[share],
+        timeout=400,
+    )
+    log = (work / "gimp.log").read_text(errors="replace") if (work / "gimp.log").exists() else ""
+    assert (work / "report.json").exists(), f"{res.output}\n{log[-4000:]}"
+    report = json.loads((work / "report.json").read_text())
+    assert "exception" not in report, report["exception"]
+    assert "dialog window: none" not in res.stdout, f"the dialog never opened\n{log[-4000:]}"
+    first, second = report["interactive"], report["last_vals"]
+    assert first["status"] == "success", (first, log[-4000:])
+    assert first["info"]["params"]["octave_count"] == 2
+    assert first["info"]["seed"] == 1234
+    assert second["status"] == "success", (second, log[-4000:])
+    assert second["info"]["params"]["octave_count"] == 2, "last values were not kept"
+    assert second["info"]["seed"] == 1234
+    assert len(report["layers"]) == 3
+    assert "Traceback" not in log, log[-4000:]

@@ -192,7 +192,7 @@ def test_build_params_and_name():
     values = {a[0]: a[3] for a in logic.ARGUMENTS}
     values.update({"layer": "inception_4c/output; inception_4d/output:3,17", "model": ""})
     params = logic.build_params(values)
-    assert "seed" not in params  # -1: the daemon picks one
+    assert 0 <= params["seed"] < 2**31  # -1: a new seed that fits the dialog's field
     assert params["layers"] == ["inception_4c/output", "inception_4d/output:3,17"]
     assert params["octave_count"] == 4 and params["octave_scale"] == 1.3
     values["seed"] = 5
