@@ -557,8 +557,11 @@ def _cmd_gimp(args: argparse.Namespace) -> int:
     if not getattr(args, "action", None):
         _err("gimp needs an action: install, uninstall or doctor")
         return ExitCode.USAGE
+    import importlib
+
     try:
-        from gimp_plugin import installer
+        # Imported by name: the plug-in package is optional and type-checked on its own.
+        installer: Any = importlib.import_module("gimp_plugin.installer")
     except ImportError as exc:
         _err(f"the GIMP plug-in installer is not available in this installation ({exc})")
         return ExitCode.UNAVAILABLE
