@@ -218,6 +218,10 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     from ._preflight import preflight
 
     log = _log.setup(args.log_level)
+    # Until the server exists, a SIGTERM/SIGINT is remembered (start-up then stops cleanly).
+    early: list[str] = []
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda signum, _f: early.append(signal.Signals(signum).name))
     if args.offline:
         os.environ["DREAMD_OFFLINE"] = "1"
     try:
@@ -233,7 +237,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         log.error("%s", exc)
         return ExitCode.CONFIG
     try:
-        return _serve(args, binds, limits, curve_dir, checked, log)
+        return _serve(args, binds, limits, curve_dir, checked, log, early)
     finally:
         checked.lock.release()
 
@@ -245,6 +249,7 @@ def _serve(
     curve_dir: Path | None,
     checked: Any,
     log: Any,
+    early: list[str],
 ) -> int:
     from . import _devices
     from ._server import ServeConfig, Server
@@ -275,6 +280,8 @@ def _serve(
         server.request_stop(signal.Signals(signum).name)
 
     old = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
+    if early:
+        server.request_stop(early[0])
     import engine
 
     try:
