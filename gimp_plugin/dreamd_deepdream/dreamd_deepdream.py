@@ -114,6 +114,12 @@ class DeepDream(Gimp.PlugIn):
                 Gimp.PDBStatusType.CALLING_ERROR,
             )
         source = drawables[0]
+        if source.is_group():
+            return _error(
+                procedure,
+                "DeepDream cannot dream a layer group: select one of its layers, or merge it.",
+                Gimp.PDBStatusType.CALLING_ERROR,
+            )
         settings = logic.load_config()
 
         try:
