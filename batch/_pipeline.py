@@ -340,7 +340,8 @@ class Pipeline:
             self.report.display.step(slot.name, job.name, done, total)
 
         try:
-            out = slot.dream(pixels, progress, self.stop)
+            bits = 16 if blend_info is not None else loaded.info.depth
+            out = slot.dream(pixels, progress, self.stop, bits=bits)
         except DreamFailed as exc:
             if not job.warmup:
                 self.report.failed(job.name, f"dream failed: {exc}")
@@ -352,6 +353,7 @@ class Pipeline:
             "tool": "dream-batch",
             **self.settings.record,
             "source": job.name,
+            "runner": self.runner.kind,
             **out.metadata,
         }
         if blend_info is not None:

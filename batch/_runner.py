@@ -46,8 +46,10 @@ class Slot(ABC):
         image: np.ndarray,
         on_progress: ProgressFn | None,
         cancel: threading.Event,
+        bits: int = 16,
     ) -> DreamOutput:
-        """Dream ``image`` (float32 (H, W, C) in [0, 1]).
+        """Dream ``image`` (float32 (H, W, C) in [0, 1]); ``bits`` is the precision that
+        matters for it (8 for an 8-bit file, so a daemon may be sent 8-bit samples).
 
         Raises:
             DreamFailed: this image could not be dreamed (the others may be).
@@ -153,6 +155,7 @@ class _EngineSlot(Slot):
         image: np.ndarray,
         on_progress: ProgressFn | None,
         cancel: threading.Event,
+        bits: int = 16,
     ) -> DreamOutput:
         import engine
 

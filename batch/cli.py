@@ -19,7 +19,7 @@ from PIL import Image
 
 from . import __version__, _imageio
 from ._blend import DEFAULT_FACTOR, DEFAULT_SIGMA, MODES, Blend
-from ._errors import BatchError, ImageError, UsageError
+from ._errors import BatchError, ImageError, RunnerLost, UsageError
 from ._imageio import Limits, clean_stale_temps, output_rel, read_image
 from ._pipeline import Job, Pipeline, Settings
 from ._progress import Display, make_display
@@ -252,15 +252,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return _main(parser, args, argv, display)
     except UsageError as exc:
-        display.problem(f"{PROG}: error: {exc}")
-        if args.json:
-            print(json.dumps({"error": str(exc), "exit_code": EXIT_USAGE}), flush=True)
-        return EXIT_USAGE
+        return _fail(args, display, str(exc), EXIT_USAGE)
+    except RunnerLost as exc:
+        return _fail(args, display, str(exc), EXIT_FAILED)
     except KeyboardInterrupt:
         display.problem("interrupted")
         return 130
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+def _fail(args: argparse.Namespace, display: Display, message: str, code: int) -> int:
+    display.problem(f"{PROG}: error: {message}")
+    if args.json:
+        print(json.dumps({"error": message, "exit_code": code}), flush=True)
+    return code
 
 
 def _terminate(signum: int, frame: FrameType | None) -> None:
@@ -328,7 +334,7 @@ def _main(
     for folder in sorted({j.dest.parent for j in todo}):
         clean_stale_temps(folder)
 
-    record: dict[str, Any] = {"version": __version__, "runner": runner.kind}
+    record: dict[str, Any] = {"version": __version__}
     if args.guide:
         record["guide"] = Path(args.guide).name
     settings = Settings(
@@ -368,11 +374,12 @@ def _finish(
 
 
 def _check_params(params: dict[str, Any]) -> None:
-    import engine
+    """Types and ranges, as the daemon and the engine check them (without loading torch)."""
+    import protocol
 
     try:
-        engine.DreamParams.from_mapping(params)
-    except engine.InvalidParams as exc:
+        protocol.check_params(params, protocol.DEFAULT_LIMITS)
+    except protocol.MessageInvalid as exc:
         raise UsageError(f"bad parameter {exc}") from None
 
 

@@ -32,7 +32,7 @@ class FakeSlot(Slot):
         self.die_after, self.delay, self.count = die_after, delay, 0
         self.lock = threading.Lock()
 
-    def dream(self, image, on_progress, cancel):
+    def dream(self, image, on_progress, cancel, bits=16):
         with self.lock:
             if self.die_after is not None and self.count >= self.die_after:
                 raise RunnerLost("daemon went away")
