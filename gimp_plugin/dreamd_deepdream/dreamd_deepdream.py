@@ -305,11 +305,13 @@ class DeepDream(Gimp.PlugIn):
         thread = threading.Thread(target=work, name="dreamd-job", daemon=True)
         thread.start()
         Gimp.progress_set_text("DeepDream: waiting for dreamd…")
-        last = 0.0
+        last, shown = 0.0, None
         while True:
             try:
                 p = events.get(timeout=0.2)
             except queue.Empty:
+                if last == 0.0:
+                    Gimp.progress_pulse()  # queued or starting: show that it is alive
                 continue
             if p is None:
                 break
@@ -318,8 +320,9 @@ class DeepDream(Gimp.PlugIn):
                 last = min(fraction, 0.99)  # never 100 % before the result is in
                 Gimp.progress_update(last)
             text = _progress_text(p)
-            if text:
+            if text and text != shown:
                 Gimp.progress_set_text(text)
+                shown = text
         thread.join()
         if "error" in outcome:
             raise outcome["error"]
@@ -340,17 +343,13 @@ def _fraction(p):
 
 
 def _progress_text(p):
-    pos = _get(p, "position")
-    if pos is None:
-        pos = _get(p, "queue_position")
-    if pos:
-        return f"DeepDream: queued ({pos} ahead)"
+    """ "DeepDream: octave 2/4" from a protocol.Progress (octave 0 is the smallest)."""
     octave = _get(p, "octave")
-    if octave is not None:
-        octaves = _get(p, "octaves") or _get(p, "octave_count")
-        of = f"/{octaves}" if octaves else ""
-        return f"DeepDream: octave {int(octave) + 1}{of}"
-    return None
+    if octave is None:
+        return None
+    octaves = _get(p, "octaves")
+    of = f"/{octaves}" if octaves else ""
+    return f"DeepDream: octave {int(octave) + 1}{of}"
 
 
 if __name__ == "__main__":

@@ -43,7 +43,9 @@ def _combo(values, current):
     combo = Gtk.ComboBoxText.new_with_entry()
     for v in values:
         combo.append_text(v)
-    combo.get_child().set_text(current or "")
+    entry = combo.get_child()
+    entry.set_text(current or "")
+    entry.set_activates_default(True)  # Return in the field presses OK, as elsewhere
     combo.set_hexpand(True)
     return combo
 
