@@ -379,18 +379,33 @@ def _protocol_source() -> Path:
 
 
 def _protocol_version(protocol_dir: Path) -> str | None:
-    """The version string defined in a protocol package's ``__init__.py``, without importing."""
+    """``PROTOCOL_VERSION`` of a protocol package ("1.0"), read without importing it."""
     import re
 
-    try:
-        text = (protocol_dir / "__init__.py").read_text(encoding="utf-8")
-    except OSError:
-        return None
-    for name in ("PROTOCOL_VERSION", "__version__", "VERSION"):
-        m = re.search(rf"^{name}\s*(?::[^=]*)?=\s*(.+)$", text, re.M)
+    for name in ("_version.py", "__init__.py"):
+        try:
+            text = (protocol_dir / name).read_text(encoding="utf-8")
+        except OSError:
+            continue
+        m = re.search(r"^PROTOCOL_VERSION\b[^=]*=\s*\(\s*(\d+)\s*,\s*(\d+)\s*\)", text, re.M)
         if m:
-            return m.group(1).strip().strip("\"'")
+            return f"{m.group(1)}.{m.group(2)}"
     return None
+
+
+def _tree_digest(directory: Path) -> str | None:
+    """A digest of the ``.py`` files under ``directory`` (names and contents)."""
+    import hashlib
+
+    if not directory.is_dir():
+        return None
+    h = hashlib.sha256()
+    for path in sorted(directory.rglob("*.py")):
+        if "__pycache__" in path.parts:
+            continue
+        h.update(path.relative_to(directory).as_posix().encode() + b"\0")
+        h.update(path.read_bytes() + b"\0")
+    return h.hexdigest()[:16]
 
 
 def _copytree(src: Path, dst: Path) -> None:
@@ -607,15 +622,21 @@ def doctor(
     have_proto = (vendored / "__init__.py").is_file()
     v_inst = _protocol_version(vendored) if have_proto else None
     try:
-        v_here = _protocol_version(_protocol_source())
-    except Exception:
-        v_here = None
-    same = have_proto and (v_here is None or v_inst == v_here)
+        here = _protocol_source()
+        v_here, same = _protocol_version(here), _tree_digest(here) == _tree_digest(vendored)
+    except Exception:  # dreamd's own protocol cannot be found: nothing to compare with
+        v_here, same = None, True
+    if not have_proto:
+        detail = "missing"
+    elif same:
+        detail = f"protocol {v_inst}, same as this dreamd's"
+    else:
+        detail = f"the plug-in's copy (protocol {v_inst}) differs from this dreamd's ({v_here})"
     checks.append(
         Check(
             "protocol package",
-            same,
-            f"vendored version {v_inst}, dreamd's {v_here}" if have_proto else "missing",
+            have_proto and same,
+            detail,
             "run `dreamd gimp install` to update the plug-in's copy",
         )
     )

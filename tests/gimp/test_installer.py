@@ -94,6 +94,13 @@ def test_install_with_system_deps_then_uninstall(tmp_path):
     assert config["deps"] == "system"
     checks = installer.doctor(profile, gimp_python=sys.executable, check_daemon=False)
     assert all(c.ok for c in checks), "\n".join(map(str, checks))
+    # A stale copy of the protocol is caught.
+    with open(target / "protocol" / "__init__.py", "a") as f:
+        f.write("\n# changed\n")
+    checks = installer.doctor(profile, gimp_python=sys.executable, check_daemon=False)
+    bad = [c for c in checks if not c.ok]
+    assert [c.name for c in bad] == ["protocol package"], "\n".join(map(str, checks))
+    assert "dreamd gimp install" in bad[0].fix
     # Reinstalling replaces it cleanly.
     installer.install(profile, gimp_python=sys.executable)
     assert json.loads((target / "dreamd_deepdream.json").read_text())["endpoint"] is None
