@@ -7,9 +7,8 @@
 # Debian 13 (trixie) or later: GIMP 3 comes from the distribution (installed natively).
 # Older (Debian 12 bookworm): a trixie chroot built with debootstrap, cached at
 #   $DREAMD_GIMP_CHROOT (default /var/cache/dreamd/gimp-trixie).
-# The first build downloads ~200 MB of .debs and takes about a minute (50 s here; ~850 MB on
-# disk); later runs take
-# well under a second (a stamp file records what was installed).
+# The first build downloads ~200 MB of .debs and takes about a minute (50 s here; ~850 MB
+# on disk); later runs take well under a second (a stamp file records what was installed).
 #
 # Environment:
 #   DREAMD_GIMP_CHROOT      where the chroot lives   (default /var/cache/dreamd/gimp-trixie)
