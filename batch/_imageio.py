@@ -503,7 +503,18 @@ def _pil_image(pixels: np.ndarray, info: ImageInfo, fmt: str) -> Image.Image:
     if mode == "1" and c == 1 and fmt != "JPEG":
         return im.convert("1")
     if mode == "P" and fmt != "JPEG":
-        if im.mode == "RGBA":
+        alpha = np.asarray(im)[:, :, 3] if im.mode == "RGBA" else None
+        if alpha is not None and (fmt == "GIF" or np.isin(alpha, (0, 255)).all()):
+            # one transparent palette index (all GIF has): 255 colours plus "clear"
+            rgb = im.convert("RGB").quantize(255, method=Image.Quantize.MEDIANCUT)
+            idx = np.asarray(rgb).copy()
+            idx[alpha < 128] = 255
+            pal = Image.fromarray(idx, "P")
+            colours = (rgb.getpalette() or [])[: 255 * 3]
+            pal.putpalette(colours + [0] * (768 - len(colours)))  # index 255 must exist
+            pal.info["transparency"] = 255
+            return pal
+        if alpha is not None:
             return im.quantize(256, method=Image.Quantize.FASTOCTREE)
         return im.convert("RGB").quantize(256, method=Image.Quantize.MEDIANCUT)
     if mode == "CMYK" and c == 3 and fmt in ("JPEG", "TIFF"):

@@ -15,6 +15,8 @@ leaves only complete files, and running the same command again resumes.
 from __future__ import annotations
 
 import collections
+import os
+import sys
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -59,7 +61,6 @@ class Settings:
     pending_writes: int = 4
     warmup: int = WARMUP_FRAMES
     record: Mapping[str, Any] = field(default_factory=dict)  # extra metadata for every file
-    dest_root: Path | None = None
 
 
 Item = tuple[Job, "Future[LoadedImage]"]
@@ -210,9 +211,17 @@ class Pipeline:
                 "interrupted: cancelling the dreams in flight (finished images are kept)"
             )
             self._cancel_lanes()
-            while self._running():
-                self._changed.wait(0.1)
-                self._changed.clear()
+            try:
+                while self._running():
+                    self._changed.wait(0.1)
+                    self._changed.clear()
+            except KeyboardInterrupt:
+                # A second Ctrl-C: leave now. Outputs are still never half-written: an
+                # unfinished one is a hidden temporary file that the next run removes.
+                self.report.display.problem("interrupted again: exiting at once")
+                sys.stdout.flush()
+                sys.stderr.flush()
+                os._exit(130)
             raise
         finally:
             self._cancel_lanes()

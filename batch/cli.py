@@ -342,7 +342,6 @@ def _main(
         quality=args.quality,
         blend=blend,
         record=record,
-        dest_root=dest_root,
     )
     display.start(len(todo))
     pipeline = Pipeline(runner, todo, everything, settings, report)

@@ -79,6 +79,18 @@ def write_odd_images(folder: Path) -> dict[str, dict[str, object]]:
     save("palette.gif", Image.fromarray(astro).quantize(32))
     expect["palette.gif"] = {"mode": "P", "size": (56, 56)}
 
+    clear = np.zeros((56, 56), np.uint8)
+    clear[8:48, 8:48] = 255
+    indexed = Image.fromarray(astro).quantize(15)
+    idx = np.asarray(indexed).copy()
+    idx[clear == 0] = 15
+    transparent = Image.fromarray(idx, "P")
+    transparent.putpalette([*(indexed.getpalette() or [])[:45], 0, 0, 0])
+    save("transparent.gif", transparent, transparency=15)
+    expect["transparent.gif"] = {"mode": "P", "size": (56, 56), "alpha": clear}
+    save("transparent palette.png", transparent, transparency=15)
+    expect["transparent palette.png"] = {"mode": "P", "size": (56, 56), "alpha": clear}
+
     save("cmyk.jpg", Image.fromarray(cat).convert("CMYK"))
     expect["cmyk.jpg"] = {"mode": "CMYK", "size": (64, 48)}
 

@@ -44,7 +44,7 @@ def test_odd_images_all_come_out_like_their_inputs(tmp_path, capsys):
             assert meta["model"] == "efficientnet-lite0" and meta["seed"] == 3
             assert meta["params"]["steps_per_octave"] == 2
         if "alpha" in want:
-            alpha = np.asarray(Image.open(tmp_path / "out" / name))[:, :, -1]
+            alpha = np.asarray(Image.open(tmp_path / "out" / name).convert("RGBA"))[:, :, 3]
             np.testing.assert_array_equal(alpha, want["alpha"], err_msg=name)
     dreamed = read_image(tmp_path / "out" / "rgb.jpg").pixels
     assert np.abs(dreamed - read_image(src / "rgb.jpg").pixels).mean() > 2 / 255

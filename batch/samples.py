@@ -1,0 +1,76 @@
+"""``python -m batch.samples DEST``: write a few freely licensed sample photos to DEST.
+
+The photos come from scikit-image's bundled data (no network): Chelsea the cat and the
+coffee cup (CC0), the astronaut Eileen Collins and a rocket launch (NASA, public domain),
+and the camera man (gray). They are written as JPEG, PNG with alpha and 16-bit PNG, so a
+first batch shows that format, alpha and depth survive.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from . import _deep
+
+#: name → (scikit-image loader, file name)
+PHOTOS: dict[str, str] = {
+    "chelsea": "chelsea.jpg",
+    "coffee": "coffee.jpg",
+    "rocket": "rocket.jpg",
+    "astronaut": "astronaut-alpha.png",
+    "camera": "camera-16bit.png",
+}
+
+
+def write_samples(dest: Path, max_side: int = 320) -> list[Path]:
+    """Write the sample photos, scaled to at most ``max_side`` pixels; returns the paths."""
+    try:
+        from skimage import data
+    except ImportError:
+        raise SystemExit(
+            "the sample photos come from scikit-image: pip install scikit-image "
+            "(or point dream-batch at any folder of your own images)"
+        ) from None
+    dest.mkdir(parents=True, exist_ok=True)
+    written = []
+    for loader, name in PHOTOS.items():
+        im = Image.fromarray(getattr(data, loader)())
+        im.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
+        path = dest / name
+        if name.endswith("-alpha.png"):
+            # a soft round vignette in the alpha channel
+            w, h = im.size
+            yy, xx = np.mgrid[0:h, 0:w]
+            r = np.hypot((xx - w / 2) / (w / 2), (yy - h / 2) / (h / 2))
+            alpha = (np.clip(1.4 - r, 0, 1) * 255).astype(np.uint8)
+            im = im.convert("RGB")
+            im.putalpha(Image.fromarray(alpha))
+            im.save(path)
+        elif name.endswith("-16bit.png"):
+            gray = np.asarray(im.convert("L"), dtype=np.uint16) * 257
+            with open(path, "wb") as fh:
+                _deep.write_png(fh, gray)
+        else:
+            im.convert("RGB").save(path, quality=92)
+        written.append(path)
+    return written
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m batch.samples", description=__doc__)
+    p.add_argument("dest", type=Path, help="folder to write the photos into")
+    p.add_argument("--max-side", type=int, default=320, help="longest side in pixels (320)")
+    args = p.parse_args(argv)
+    for path in write_samples(args.dest, args.max_side):
+        print(path)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
