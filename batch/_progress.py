@@ -79,7 +79,7 @@ class BarDisplay(Display):
                 file=self.out,
                 dynamic_ncols=True,
                 smoothing=0.1,
-                bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt} [{elapsed}<{remaining}] {postfix}",
+                bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt} [{elapsed}<{remaining}{postfix}]",
             )
 
     def line(self, text: str) -> None:

@@ -174,6 +174,14 @@ def _png_header(w: int, h: int) -> bytes:
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
 
 
+@pytest.fixture(autouse=True)
+def no_default_daemon(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory):
+    """Tests run embedded unless they say otherwise: a daemon someone left at the default
+    endpoint must not take part."""
+    absent = tmp_path_factory.getbasetemp() / "no-dreamd.sock"
+    monkeypatch.setenv("DREAMD_ENDPOINT", f"ipc://{absent}")
+
+
 @pytest.fixture
 def odd_images(tmp_path: Path) -> tuple[Path, dict[str, dict[str, object]]]:
     src = tmp_path / "in"
