@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from ._daemon import Daemon, DaemonRunner, connect
+from ._daemon import Daemon, DaemonRunner, connect, curve_keys
 from ._errors import RunnerLost
 from ._runner import EmbeddedRunner, Runner, list_layers
 
@@ -43,9 +43,11 @@ def choose_runner(
     if args.connect:
         daemons: list[Daemon] = []
         problems: list[str] = []
-        for ep in dict.fromkeys(args.connect):
+        endpoints = list(dict.fromkeys(args.connect))
+        keys = curve_keys(endpoints, args.server_key, args.client_key)
+        for ep, key in zip(endpoints, keys):
             try:
-                daemons.append(connect(ep))
+                daemons.append(connect(ep, curve=key))
             except RunnerLost as exc:
                 problems.append(str(exc))
         if not daemons:
@@ -57,8 +59,9 @@ def choose_runner(
     endpoint = _default_endpoint()
     if endpoint is None:
         return embedded()
+    (key,) = curve_keys([endpoint], args.server_key, args.client_key)
     try:
-        daemon = connect(endpoint, connect_timeout=PROBE_TIMEOUT)
+        daemon = connect(endpoint, connect_timeout=PROBE_TIMEOUT, curve=key)
     except RunnerLost:
         return embedded()
     if args.model not in (None, "auto") and daemon.model != args.model:
@@ -106,9 +109,10 @@ def list_layers_of(args: argparse.Namespace) -> tuple[str, str, list[dict[str, A
             ep = _default_endpoint()
             candidates = [ep] if ep else []
     problems: list[str] = []
-    for ep in candidates:
+    keys = curve_keys(candidates, args.server_key, args.client_key) if candidates else []
+    for ep, key in zip(candidates, keys):
         try:
-            d = connect(ep, connect_timeout=PROBE_TIMEOUT if not args.connect else 5.0)
+            d = connect(ep, connect_timeout=PROBE_TIMEOUT if not args.connect else 5.0, curve=key)
         except RunnerLost as exc:
             problems.append(str(exc))
             continue

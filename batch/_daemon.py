@@ -45,7 +45,10 @@ class Daemon:
 
 
 def connect(
-    endpoint: str, connect_timeout: float | None = None, retries: int | None = None
+    endpoint: str,
+    connect_timeout: float | None = None,
+    retries: int | None = None,
+    curve: Any = None,
 ) -> Daemon:
     """Say hello to the daemon at ``endpoint`` and read its model and layers.
 
@@ -64,6 +67,7 @@ def connect(
                 connect=connect_timeout or CONNECT_TIMEOUT, reply=REPLY_TIMEOUT
             ),
             retries=RETRIES if retries is None else retries,
+            curve=curve,
             name="dream-batch",
         )
     except ValueError as exc:
@@ -85,6 +89,28 @@ def connect(
         default_layer=str(status.get("default_layer", "")),
         server=str(info.get("server", "dreamd")),
     )
+
+
+def curve_keys(endpoints: list[str], server_keys: list[Any] | None, client_key: Any) -> list[Any]:
+    """CURVE keys per endpoint (None where none are used) from --server-key/--client-key."""
+    if not server_keys and not client_key:
+        return [None] * len(endpoints)
+    if not (server_keys and client_key):
+        raise UsageError("CURVE needs both --server-key and --client-key")
+    if len(server_keys) not in (1, len(endpoints)):
+        raise UsageError(
+            f"give --server-key once, or once per --connect ({len(endpoints)}), "
+            f"not {len(server_keys)} times"
+        )
+    import protocol
+
+    keys = []
+    for server in server_keys if len(server_keys) > 1 else server_keys * len(endpoints):
+        try:
+            keys.append(protocol.CurveKeys.from_files(server, client_key))
+        except (OSError, ValueError) as exc:
+            raise UsageError(f"cannot read the CURVE keys: {exc}") from None
+    return keys
 
 
 def check_layers(daemon: Daemon, params: Mapping[str, Any]) -> None:

@@ -165,6 +165,17 @@ def build_parser() -> argparse.ArgumentParser:
         "else the engine in this process)",
     )
     run.add_argument(
+        "--server-key",
+        action="append",
+        type=Path,
+        metavar="FILE",
+        help="CURVE: the daemon's public key file (once for all --connect, or once each, "
+        "in the same order)",
+    )
+    run.add_argument(
+        "--client-key", type=Path, metavar="FILE", help="CURVE: this client's .key_secret file"
+    )
+    run.add_argument(
         "--embedded",
         action="store_true",
         help="always run the engine in this process, even if a daemon answers",
@@ -335,6 +346,10 @@ def _main(
         clean_stale_temps(folder)
 
     record: dict[str, Any] = {"version": __version__}
+    if args.format:
+        record["format"] = args.format
+    if args.quality is not None:
+        record["quality"] = args.quality
     if args.guide:
         record["guide"] = Path(args.guide).name
     settings = Settings(

@@ -307,3 +307,52 @@ def test_ctrl_c_cancels_the_daemons_jobs(two_daemons, frames, tmp_path):
     assert not status["running"] and status["queue"] == 0
     assert status["jobs"]["cancelled"] > before["cancelled"]
     assert not any(p.name.startswith(".") for p in (tmp_path / "o").glob("*"))
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_curve_keys_reach_a_daemon_that_requires_them(short_dir, frames, tmp_path, capsys,
+                                                       fast_give_up):  # fmt: skip
+    keys = short_dir / "curve"
+    subprocess.run([*DREAMD[:-1], "keygen", "--curve-dir", str(keys), "--client", "batch"],
+                   cwd=ROOT, check=True, capture_output=True)  # fmt: skip
+    d = Dreamd(short_dir, "curve")
+    d.endpoint = f"tcp://127.0.0.1:{_free_port()}"
+    env = {**os.environ, "DREAMD_OFFLINE": "1"}
+    with open(d.log, "ab") as log:
+        d.proc = subprocess.Popen(
+            [*DREAMD, "--bind", d.endpoint, "--curve-dir", str(keys), *DREAMD_MODEL],
+            cwd=ROOT, env=env, stdout=log, stderr=log, stdin=subprocess.DEVNULL,
+        )  # fmt: skip
+    try:
+        # wait for the port, then talk with the keys
+        curve = protocol.CurveKeys.from_files(
+            keys / "server.key", keys / "clients/batch.key_secret"
+        )
+        deadline = time.monotonic() + 180
+        while True:
+            try:
+                with protocol.Client(d.endpoint, timeout=protocol.Timeout(connect=1, reply=2),
+                                     retries=0, curve=curve) as c:  # fmt: skip
+                    c.hello()
+                break
+            except protocol.ClientError:
+                assert time.monotonic() < deadline, d.log.read_text()[-2000:]
+                time.sleep(0.3)
+        with_keys = ["--server-key", str(keys / "server.key"),
+                     "--client-key", str(keys / "clients" / "batch.key_secret")]  # fmt: skip
+        code = main(["-s", str(frames), "-d", str(tmp_path / "o"), *QUICK, "-q",
+                     "--connect", d.endpoint, *with_keys])  # fmt: skip
+        assert code == 0, capsys.readouterr().err
+        assert len(os.listdir(tmp_path / "o")) == 6
+        assert read_params(tmp_path / "o" / "000.png")["daemon"] == d.endpoint
+        code = main(["-s", str(frames), "-d", str(tmp_path / "p"), *QUICK, "--connect", d.endpoint])
+        assert code == 1 and "no daemon answers" in capsys.readouterr().err
+    finally:
+        d.stop()
