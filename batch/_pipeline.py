@@ -183,6 +183,7 @@ class Pipeline:
         self.workers: list[threading.Event] = []  # one per worker thread, set when it ends
         self._changed = threading.Event()  # a worker ended
         self.lost: list[str] = []
+        self.lost_groups: set[str] = set()
         self._lock = threading.Lock()
 
     # ------------------------------------------------------------------ orchestration
@@ -299,6 +300,8 @@ class Pipeline:
                 continue
             try:
                 while not self.stop.is_set():
+                    if slot.group in self.lost_groups:
+                        return  # another slot found its daemon gone: take no more work
                     item = lane.next()
                     if item is None:
                         break
@@ -307,10 +310,14 @@ class Pipeline:
                     except RunnerLost as exc:
                         lane.push_front(item)
                         with self._lock:
-                            self.lost.append(f"{slot.name}: {exc}")
-                        self.report.display.problem(
-                            f"warning: {slot.name} lost ({exc}); its images go elsewhere"
-                        )
+                            first = slot.group not in self.lost_groups
+                            self.lost_groups.add(slot.group)
+                            if first:
+                                self.lost.append(f"{slot.group}: {exc}")
+                        if first:
+                            self.report.display.problem(
+                                f"warning: {slot.group} lost ({exc}); its images go elsewhere"
+                            )
                         return
                     except Interrupted:
                         lane.done()

@@ -9,6 +9,7 @@ import random
 import shlex
 import signal
 import sys
+import threading
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -258,8 +259,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     display = make_display(args.quiet, args.json)
     warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # we refuse them ourselves
-    previous = signal.getsignal(signal.SIGTERM)
-    signal.signal(signal.SIGTERM, _terminate)
+    in_main = threading.current_thread() is threading.main_thread()
+    previous = signal.getsignal(signal.SIGTERM) if in_main else None
+    if in_main:  # SIGTERM stops a batch as Ctrl-C does: in-flight cancelled, nothing partial
+        signal.signal(signal.SIGTERM, _terminate)
     try:
         return _main(parser, args, argv, display)
     except UsageError as exc:
@@ -270,7 +273,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         display.problem("interrupted")
         return 130
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        if in_main:
+            signal.signal(signal.SIGTERM, previous)
 
 
 def _fail(args: argparse.Namespace, display: Display, message: str, code: int) -> int:
