@@ -8,7 +8,7 @@ Errors derive from :class:`EngineError` (see ``engine._errors`` for the tree).
 """
 
 from ._catalogue import Layer, LayerCatalogue
-from ._dream import DreamResult, dream
+from ._dream import DreamResult, dream, style_distance
 from ._errors import (
     Cancelled,
     EngineError,
@@ -48,5 +48,6 @@ __all__ = [
     "from_float",
     "googlenet_weights_path",
     "load_model",
+    "style_distance",
     "to_float",
 ]

@@ -53,7 +53,14 @@ class Layer:
 class LayerCatalogue:
     """Ordered, name-addressable set of a model's layers."""
 
-    def __init__(self, model: str, layers: Iterable[Layer], default: str) -> None:
+    def __init__(
+        self,
+        model: str,
+        layers: Iterable[Layer],
+        default: str,
+        style: Iterable[str] = (),
+        content: str | None = None,
+    ) -> None:
         self.model = model
         self._layers = list(layers)
         self._index: dict[str, Layer] = {}
@@ -61,6 +68,9 @@ class LayerCatalogue:
             for key in (layer.name, *layer.aliases):
                 self._index[key.lower()] = layer
         self.default = self[default]
+        #: Default layers for style transfer: Gram matrices on ``style``, features on ``content``.
+        self.style_defaults = [self[name] for name in style]
+        self.content_default = self[content] if content else self.default
 
     def __getitem__(self, name: str) -> Layer:
         layer = self._index.get(name.strip().lower())

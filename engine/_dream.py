@@ -15,22 +15,19 @@ from torch import Tensor
 
 from . import _image, _precision
 from ._catalogue import Layer
-from ._errors import Cancelled, InvalidParams, OutOfMemory
-from ._objective import Target, objective
+from ._errors import Cancelled, InvalidParams
+from ._objective import Target
 from ._params import DreamParams
+from ._stepper import MIN_TILE, Stepper, align
+from ._terms import ContentTerm, DreamTerm, Group, StyleTerm, gram
 from .models import DreamModel
 from .models._base import min_input_side
 
 ProgressFn = Callable[[int, int, int, int], None]
 CancelFn = Callable[[], bool]
 
-#: Smallest tile tried when the device runs out of memory.
-MIN_TILE = 128
 #: Default tile side on the CPU (bounded memory: ~0.5 GB of activations for inception_4c).
 CPU_TILE = 1024
-#: Guards the gradient normalisation against an all-zero gradient only: any larger epsilon
-#: would stop dreams on networks whose activations are small (the step is scale-free).
-_EPS = torch.finfo(torch.float32).tiny
 
 
 @dataclass
@@ -74,6 +71,7 @@ def dream(
     params: DreamParams | None = None,
     *,
     guide: np.ndarray | None = None,
+    style: np.ndarray | None = None,
     on_progress: ProgressFn | None = None,
     should_cancel: CancelFn | None = None,
 ) -> DreamResult:
@@ -84,6 +82,9 @@ def dream(
         image: float32 (H, W, C) in [0, 1], C = 1 (gray), 2 (gray+alpha), 3 (RGB), 4 (RGBA).
         params: :class:`DreamParams`; defaults are the original notebook's.
         guide: optional float32 (H', W', C') image whose features the dream moves towards.
+        style: optional float32 image whose style (Gram matrices of its features) the
+            result takes on, keeping ``image``'s content: Gatys-style transfer on the same
+            octaves and tiles. Dream layers given in ``params.layers`` are climbed too.
         on_progress: ``(done, total, octave, step)`` after every step; octave and step
             count from 1, octave 1 being the smallest.
         should_cancel: polled before every step; when it returns true, :class:`Cancelled`
@@ -106,19 +107,24 @@ def dream(
     if parts.clipped:
         notes.append("input values outside [0, 1] were clipped")
 
-    targets = _targets(model, params, guide, precision)
-    layers = [t.layer for t in targets]
+    groups = _groups(model, params, guide, style is not None, precision)
+    layers = [lay for g in groups for lay in g.layers]
     base = torch.from_numpy(parts.rgb).to(device).permute(2, 0, 1)[None]
     base = base.contiguous(memory_format=torch.channels_last)
 
     sizes, upscaled = _octave_sizes(model, layers, base.shape[-2:], params, notes)
     if upscaled is not None:
         base = F.interpolate(base, size=upscaled, mode="bicubic", align_corners=False)
+    style_image = (
+        _style_image(style, base.shape[-2:], params, device) if style is not None else None
+    )
     tile = params.tile_size or _auto_tile(device)
     rng = random.Random(seed)
     total = params.iterations * len(sizes) * params.steps_per_octave
     done = 0
-    stepper = _Stepper(model, targets, precision, tile)
+    stepper = Stepper(model, groups, precision, tile)
+    quantum = stepper.jitter_quantum
+    content_pyramid = [_resize(base, s, antialias=True) for s in sizes]
     x = base
     for _ in range(params.iterations):
         pyramid = [_resize(x, s, antialias=True) for s in sizes]
@@ -127,10 +133,16 @@ def dream(
             if detail.shape[-2:] != octave_base.shape[-2:]:
                 detail = _resize(detail, octave_base.shape[-2:], antialias=False)
             img = (octave_base + detail).clamp_(0.0, 1.0)
+            if style_image is not None:
+                _set_style_targets(model, groups, style_image, octave_base, base, precision)
+                stepper.set_content(content_pyramid[octave - 1])
             for step in range(1, params.steps_per_octave + 1):
                 if should_cancel is not None and should_cancel():
                     raise Cancelled("dream cancelled")
-                oy, ox = (rng.randint(-params.jitter, params.jitter) for _ in range(2))
+                oy, ox = (
+                    rng.randint(-params.jitter, params.jitter) // quantum * quantum
+                    for _ in range(2)
+                )
                 img = stepper.step(img, oy, ox, params.step_size / 255.0)
                 done += 1
                 if on_progress is not None:
@@ -140,12 +152,12 @@ def dream(
     if upscaled is not None:
         x = F.interpolate(x, size=tuple(parts.rgb.shape[:2]), mode="area")
     rgb = x[0].permute(1, 2, 0).float().cpu().numpy()
-    if stepper.tile < tile:
+    if stepper.tile < align(tile, stepper.align):
         notes.append(f"tile size reduced to {stepper.tile} after running out of memory")
     return DreamResult(
         image=_image.join(rgb, parts),
         model=model.name,
-        layers=[t.layer.name for t in targets],
+        layers=list(dict.fromkeys(lay.name for lay in layers)),
         params=params,
         seed=seed,
         octave_count=len(sizes),
@@ -154,6 +166,68 @@ def dream(
         device=str(device),
         notes=notes,
     )
+
+
+def _groups(
+    model: DreamModel,
+    params: DreamParams,
+    guide: np.ndarray | None,
+    styled: bool,
+    precision: str,
+) -> list[Group]:
+    """The step's goals: the dream (unless a style transfer has no dream layers given),
+    and with a style image the style and content groups."""
+    cat = model.catalogue
+    groups = []
+    if not styled or params.layers:
+        groups.append(Group("dream", [DreamTerm(_targets(model, params, guide, precision))], 1.0))
+    if styled:
+        style_layers = [cat[n] for n in params.style_layers] or cat.style_defaults
+        content_layer = cat[params.content_layer] if params.content_layer else cat.content_default
+        groups.append(Group("style", [StyleTerm(style_layers, [])], params.style_weight))
+        groups.append(Group("content", [ContentTerm(content_layer)], params.content_weight))
+    return [g for g in groups if g.weight != 0] or groups[:1]
+
+
+def _style_image(
+    style: np.ndarray, size: Sequence[int], params: DreamParams, device: torch.device
+) -> Tensor:
+    """The style image scaled to the content's area (its textures keep their scale
+    relative to the picture), capped at ``style_max_side``."""
+    s = _image.split(style).rgb
+    h, w = s.shape[:2]
+    f = math.sqrt(size[0] * size[1] / (h * w))
+    f = min(f, params.style_max_side / max(h, w))
+    t = torch.from_numpy(s).to(device).permute(2, 0, 1)[None]
+    return _resize(t, (max(1, round(h * f)), max(1, round(w * f))), antialias=True)
+
+
+def _set_style_targets(
+    model: DreamModel,
+    groups: list[Group],
+    style: Tensor,
+    octave_base: Tensor,
+    base: Tensor,
+    precision: str,
+) -> None:
+    """Gram targets for this octave: the style image shrunk as much as the octave is."""
+    f = octave_base.shape[-1] / base.shape[-1]
+    h, w = style.shape[-2:]
+    scaled = _resize(style, (max(1, round(h * f)), max(1, round(w * f))), antialias=True)
+    for group in groups:
+        for term in group.terms:
+            if isinstance(term, StyleTerm):
+                need = min_input_side(model.net, term.layers, model.device)
+                if min(scaled.shape[-2:]) < need:
+                    scaled = _resize(style, _at_least(scaled.shape[-2:], need), antialias=True)
+                with torch.no_grad(), _precision.autocast(precision, model.device):
+                    feats = model.net.features(model.net.normalize(scaled), term.layers)
+                term.targets = [gram(a) / (a.shape[-1] * a.shape[-2] * a.shape[0]) for a in feats]
+
+
+def _at_least(size: Sequence[int], need: int) -> tuple[int, int]:
+    f = need / min(size)
+    return (math.ceil(size[0] * f), math.ceil(size[1] * f))
 
 
 def _targets(
@@ -240,72 +314,19 @@ def _auto_tile(device: torch.device) -> int:
     return CPU_TILE
 
 
-def _align(n: int, to: int) -> int:
-    """``n`` rounded up to a multiple of ``to``."""
-    return -(-n // to) * to
-
-
-class _Stepper:
-    """One gradient-ascent step, computed tile by tile, normalised over the whole image."""
-
-    def __init__(self, model: DreamModel, targets: list[Target], precision: str, tile: int):
-        self.net = model.net
-        self.device = model.device
-        self.targets = targets
-        self.layers = [t.layer for t in targets]
-        self.precision = precision
-        # Tiles and margins are multiples of the deepest stride, so that every feature
-        # position belongs to exactly one tile's core.
-        self.align = max(lay.stride for lay in self.layers)
-        self.tile = _align(tile, self.align)
-        # Context around each core: enough of the receptive field for equivalent gradients.
-        self.margin = _align(min(128, max(32, 6 * self.align)), self.align)
-
-    def step(self, img: Tensor, oy: int, ox: int, step: float) -> Tensor:
-        rolled = torch.roll(img, shifts=(oy, ox), dims=(2, 3))
-        while True:
-            try:
-                g = self._gradient(rolled)
-                break
-            except torch.OutOfMemoryError:
-                if self.tile <= MIN_TILE:
-                    raise OutOfMemory(
-                        f"out of memory on {self.device} even with {MIN_TILE}-pixel tiles"
-                    ) from None
-                self.tile = _align(max(MIN_TILE, self.tile // 2), self.align)
-                if self.device.type == "cuda":
-                    torch.cuda.empty_cache()
-        rolled = rolled.add_(g, alpha=step / max(g.abs().mean().item(), _EPS))
-        return torch.roll(rolled, shifts=(-oy, -ox), dims=(2, 3)).clamp_(0.0, 1.0)
-
-    def _gradient(self, x: Tensor) -> Tensor:
-        """d(objective)/dx. Tiled: each tile's objective covers the activations of its core
-        only, but is differentiated through the core plus a margin of context and the
-        gradients are summed, so the sum over tiles is the whole image's objective."""
-        h, w = x.shape[-2:]
-        if h <= self.tile and w <= self.tile:
-            return self._tile_gradient(x, None)
-        g = torch.zeros_like(x)
-        m, t = self.margin, self.tile
-        for y0 in range(0, h, t):
-            for x0 in range(0, w, t):
-                y1, x1 = min(h, y0 + t), min(w, x0 + t)
-                py0, px0 = max(0, y0 - m), max(0, x0 - m)
-                py1, px1 = min(h, y1 + m), min(w, x1 + m)
-                core = (y0 - py0, y1 - py0, x0 - px0, x1 - px0)
-                g[:, :, py0:py1, px0:px1] += self._tile_gradient(x[:, :, py0:py1, px0:px1], core)
-        return g
-
-    def _tile_gradient(self, x: Tensor, core: tuple[int, int, int, int] | None) -> Tensor:
-        x = x.detach().requires_grad_(True)
-        with _precision.autocast(self.precision, self.device):
-            acts = self.net.features(self.net.normalize(x), self.layers)
-        if core is not None:
-            r0, r1, c0, c1 = core
-            acts = [
-                a[:, :, r0 // s : -(-r1 // s), c0 // s : -(-c1 // s)]
-                for a, s in zip(acts, (lay.stride for lay in self.layers))
-            ]
-        loss = objective(self.targets, acts)
-        (g,) = torch.autograd.grad(loss, x)
-        return g
+def style_distance(
+    model: DreamModel, image: np.ndarray, style: np.ndarray, params: DreamParams | None = None
+) -> float:
+    """Mean over the style layers of ``‖G − S‖² / ‖S‖²``: how far ``image``'s style is from
+    ``style``'s (0 = identical Gram matrices), at the scale a style transfer uses."""
+    params = (params or DreamParams()).validated()
+    rgb = torch.from_numpy(_image.split(image).rgb).to(model.device).permute(2, 0, 1)[None]
+    target = _style_image(style, rgb.shape[-2:], params, model.device)
+    layers = [model.catalogue[n] for n in params.style_layers] or model.catalogue.style_defaults
+    term = StyleTerm(layers, [])
+    group = Group("style", [term], 1.0)
+    _set_style_targets(model, [group], target, rgb, rgb, "fp32")
+    with torch.no_grad():
+        acts = model.net.features(model.net.normalize(rgb), layers)
+    term.measure([gram(a) for a in acts], [a.shape[-1] * a.shape[-2] for a in acts])
+    return float(np.mean(term.losses()))

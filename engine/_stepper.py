@@ -1,0 +1,148 @@
+"""One step of gradient ascent on the image: jitter, tiles, per-group normalisation."""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+from . import _precision
+from ._catalogue import Layer
+from ._errors import OutOfMemory
+from ._terms import WHOLE, ContentTerm, Group, StyleTerm, Window, gram
+from .models import DreamModel
+
+#: Smallest tile tried when the device runs out of memory.
+MIN_TILE = 128
+#: Guards the gradient normalisation against an all-zero gradient only: any larger epsilon
+#: would stop dreams on networks whose activations are small (the step is scale-free).
+_EPS = torch.finfo(torch.float32).tiny
+
+
+def align(n: int, to: int) -> int:
+    """``n`` rounded up to a multiple of ``to``."""
+    return -(-n // to) * to
+
+
+class Stepper:
+    """``x += step · Σ wₖ gₖ / mean|gₖ| / Σ wₖ`` with each group's gradient gₖ computed
+    tile by tile and normalised over the whole image (one group: the notebook's step)."""
+
+    def __init__(self, model: DreamModel, groups: list[Group], precision: str, tile: int):
+        self.net = model.net
+        self.device = model.device
+        self.groups = groups
+        self.precision = precision
+        self.layers: list[Layer] = list(
+            {lay.name: lay for g in groups for lay in g.layers}.values()
+        )
+        self._index = {lay.name: i for i, lay in enumerate(self.layers)}
+        self.styles = [t for g in groups for t in g.terms if isinstance(t, StyleTerm)]
+        self.contents = [t for g in groups for t in g.terms if isinstance(t, ContentTerm)]
+        # Tiles and margins are multiples of the deepest stride, so that every feature
+        # position belongs to exactly one tile's core.
+        self.align = max(lay.stride for lay in self.layers)
+        self.tile = align(tile, self.align)
+        # Context around each core: enough of the receptive field for equivalent gradients.
+        self.margin = align(min(128, max(32, 6 * self.align)), self.align)
+        self._content_base: list[Tensor] = []
+
+    @property
+    def jitter_quantum(self) -> int:
+        """Content targets are rolled in feature space, so offsets are multiples of its stride."""
+        return max((t.layers[0].stride for t in self.contents), default=1)
+
+    def set_content(self, content: Tensor) -> None:
+        """Content features of this octave's content image (unrolled)."""
+        if not self.contents:
+            return
+        with torch.no_grad(), _precision.autocast(self.precision, self.device):
+            feats = self.net.features(
+                self.net.normalize(content), [t.layers[0] for t in self.contents]
+            )
+        self._content_base = [f.float() for f in feats]
+
+    def step(self, img: Tensor, oy: int, ox: int, step: float) -> Tensor:
+        rolled = torch.roll(img, shifts=(oy, ox), dims=(2, 3))
+        for term, base in zip(self.contents, self._content_base):
+            s = term.layers[0].stride
+            term.set_target(torch.roll(base, shifts=(oy // s, ox // s), dims=(2, 3)))
+        while True:
+            try:
+                grads = self._gradients(rolled)
+                break
+            except torch.OutOfMemoryError:
+                if self.tile <= MIN_TILE:
+                    raise OutOfMemory(
+                        f"out of memory on {self.device} even with {MIN_TILE}-pixel tiles"
+                    ) from None
+                self.tile = align(max(MIN_TILE, self.tile // 2), self.align)
+                if self.device.type == "cuda":
+                    torch.cuda.empty_cache()
+        total_weight = sum(abs(g.weight) for g in self.groups) or 1.0
+        for group, g in zip(self.groups, grads):
+            scale = step * group.weight / total_weight / max(g.abs().mean().item(), _EPS)
+            rolled.add_(g, alpha=scale)
+        return torch.roll(rolled, shifts=(-oy, -ox), dims=(2, 3)).clamp_(0.0, 1.0)
+
+    # -- tiles ------------------------------------------------------------------------------
+
+    def _windows(self, h: int, w: int) -> list[tuple[Window, slice, slice]]:
+        if h <= self.tile and w <= self.tile:
+            return [(WHOLE, slice(0, h), slice(0, w))]
+        out = []
+        m, t = self.margin, self.tile
+        for y0 in range(0, h, t):
+            for x0 in range(0, w, t):
+                y1, x1 = min(h, y0 + t), min(w, x0 + t)
+                py0, px0 = max(0, y0 - m), max(0, x0 - m)
+                py1, px1 = min(h, y1 + m), min(w, x1 + m)
+                core = (y0 - py0, y1 - py0, x0 - px0, x1 - px0)
+                out.append((Window(py0, px0, core), slice(py0, py1), slice(px0, px1)))
+        return out
+
+    def _forward(self, x: Tensor) -> list[Tensor]:
+        with _precision.autocast(self.precision, self.device):
+            return self.net.features(self.net.normalize(x), self.layers)
+
+    def _measure_style(self, x: Tensor, windows: list[tuple[Window, slice, slice]]) -> None:
+        """Whole-image Gram matrices of the current image (a no-grad pass over the tiles)."""
+        sums: dict[str, Tensor] = {}
+        counts: dict[str, int] = {}
+        wanted = {lay.name: lay for t in self.styles for lay in t.layers}
+        with torch.no_grad():
+            for window, ys, xs in windows:
+                acts = self._forward(x[:, :, ys, xs])
+                for name, lay in wanted.items():
+                    f = window.crop(acts[self._index[name]], lay.stride)
+                    sums[name] = sums[name] + gram(f) if name in sums else gram(f)
+                    counts[name] = counts.get(name, 0) + f.shape[-1] * f.shape[-2]
+        for term in self.styles:
+            term.measure(
+                [sums[lay.name] for lay in term.layers], [counts[lay.name] for lay in term.layers]
+            )
+
+    def _gradients(self, x: Tensor) -> list[Tensor]:
+        """Per group, d(objective)/dx. Each tile's objective covers the activations of its
+        core only, differentiated through core plus margin; summed over tiles this is
+        exactly the whole image's gradient when the margin covers the receptive field."""
+        windows = self._windows(*x.shape[-2:])
+        if self.styles:
+            self._measure_style(x, windows)
+        grads = [torch.zeros_like(x) for _ in self.groups]
+        for window, ys, xs in windows:
+            part = x[:, :, ys, xs].detach().requires_grad_(True)
+            acts = self._forward(part)
+            losses = [
+                sum(
+                    (
+                        t.loss([acts[self._index[lay.name]] for lay in t.layers], window)
+                        for t in group.terms
+                    ),
+                    start=acts[0].new_zeros((), dtype=torch.float32),
+                )
+                for group in self.groups
+            ]
+            for k, loss in enumerate(losses):
+                (g,) = torch.autograd.grad(loss, part, retain_graph=k < len(losses) - 1)
+                grads[k][:, :, ys, xs] += g
+        return grads
