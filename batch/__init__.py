@@ -2,10 +2,14 @@
 
 Command line: ``dream-batch -s SOURCE -d DEST [options]`` (see :mod:`batch.cli`).
 Runs against a dreamd daemon when one answers, otherwise runs the engine in-process.
+
+:func:`read_params` reads back the parameters recorded in an output file.
 """
 
 from __future__ import annotations
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__"]
+from ._imageio import read_params
+
+__all__ = ["__version__", "read_params"]
