@@ -140,11 +140,11 @@ def test_exit_codes_through_the_command(photos, tmp_path):
 def test_ctrl_c_leaves_no_partial_file_and_the_same_command_resumes(tmp_path):
     src = tmp_path / "in"
     src.mkdir()
-    for i, name in enumerate(["chelsea", "coffee", "astronaut", "rocket", "chelsea"]):
+    for i, name in enumerate(["chelsea", "coffee", "astronaut", "rocket", "chelsea", "coffee"]):
         Image.fromarray(np.roll(photo(name), i * 5, axis=1)).save(src / f"f{i}.png")
     dest = tmp_path / "out"
     args = ["-s", str(src), "-d", str(dest), "--model", "efficientnet-lite0", "--device",
-            "cpu", "--octave-count", "2", "--steps-per-octave", "30", "--seed", "1"]  # fmt: skip
+            "cpu", "--octave-count", "2", "--steps-per-octave", "40", "--seed", "1"]  # fmt: skip
     env = {**os.environ, "DREAMD_OFFLINE": "1", "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen(
         [sys.executable, "-m", "batch", *args],
@@ -159,7 +159,7 @@ def test_ctrl_c_leaves_no_partial_file_and_the_same_command_resumes(tmp_path):
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             line = proc.stdout.readline()
-            if line.startswith("[1/5]") or not line:
+            if line.startswith("[1/6]") or not line:
                 break
         time.sleep(0.3)  # into the middle of the next image
         proc.send_signal(signal.SIGINT)
@@ -171,13 +171,13 @@ def test_ctrl_c_leaves_no_partial_file_and_the_same_command_resumes(tmp_path):
     assert "To resume, run the same command again" in err
     assert "dream-batch -s " in err
     written = _names(dest)
-    assert 1 <= len(written) < 5
+    assert 1 <= len(written) < 6
     assert not [n for n in written if not n.endswith(".png") or n.startswith(".")]
     for n in written:
         Image.open(dest / n).load()  # every file there is complete
     r = run_cli(args, timeout=300)
     assert r.returncode == 0, r.stderr
-    assert _names(dest) == [f"f{i}.png" for i in range(5)]
+    assert _names(dest) == [f"f{i}.png" for i in range(6)]
     assert f"{len(written)} already done, skipped" in r.stdout
 
 

@@ -356,3 +356,11 @@ def test_curve_keys_reach_a_daemon_that_requires_them(short_dir, frames, tmp_pat
         assert code == 1 and "no daemon answers" in capsys.readouterr().err
     finally:
         d.stop()
+
+
+def test_list_layers_asks_the_daemon(two_daemons, capsys):
+    a, _ = two_daemons
+    assert main(["--list-layers", "--connect", a.endpoint, "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert listed["model"] == "efficientnet-lite0"
+    assert listed["default"] in [lay["name"] for lay in listed["layers"]]
