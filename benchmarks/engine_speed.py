@@ -1,6 +1,7 @@
 """Engine speed: dreamd's engine against a plain DeepDream, same machine, same run.
 
-    python benchmarks/engine_speed.py [--sizes 512x512,1024x768] [--models googlenet,...]
+    python benchmarks/engine_speed.py [--sizes 512x512,1024x768,1920x1080,3840x2160]
+                                      [--models googlenet,efficientnet-lite0]
 
 For each model and size, with the notebook's defaults (4 octaves × 1.3, 10 steps, jitter
 32, step 1.5), prints seconds per dream, achieved GFLOP/s (torch's flop counter, counted
@@ -157,9 +158,35 @@ def measure(name: str, width: int, height: int, impl: str) -> dict[str, object]:
     }
 
 
+def cpu_peak_gflops(precision: str) -> tuple[float, str]:
+    """(peak GFLOP/s of the threads torch uses, how it was derived)."""
+    info = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
+    first = info.split("\n\n")[0]
+    fields = dict(
+        (k.strip(), v.strip()) for k, _, v in (ln.partition(":") for ln in first.splitlines())
+    )
+    flags = set(fields.get("flags", "").split())
+    mhz = float(fields.get("cpu MHz", "0") or 0)
+    amd = "AMD" in fields.get("vendor_id", "") or "AMD" in fields.get("model name", "")
+    if "avx512f" in flags:
+        per_cycle, isa = (32, "AVX-512 (Zen 4, double-pumped)") if amd else (64, "AVX-512")
+    elif "avx2" in flags and "fma" in flags:
+        per_cycle, isa = 32, "AVX2+FMA"
+    elif "avx" in flags:
+        per_cycle, isa = 16, "AVX"
+    else:
+        per_cycle, isa = 8, "SSE"
+    if precision == "bf16" and "avx512_bf16" in flags:
+        per_cycle, isa = per_cycle * 2, isa + " + AVX512-BF16"
+    cores = torch.get_num_threads()
+    peak = cores * mhz / 1000 * per_cycle
+    return peak, f"{cores} cores × {mhz / 1000:.2f} GHz × {per_cycle} FLOP/cycle ({isa})"
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--sizes", default="512x512,1024x768")
+    ap.add_argument("--sizes", default="512x512,1024x768,1920x1080,3840x2160")
+    ap.add_argument("--plain-max", type=float, default=2.1, help="megapixels")
     ap.add_argument("--models", default="googlenet,efficientnet-lite0")
     ap.add_argument("--one", nargs=4, metavar=("MODEL", "W", "H", "IMPL"), help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -172,7 +199,8 @@ def main() -> None:
         for size in args.sizes.split(","):
             w, h = (int(v) for v in size.split("x"))
             pair = {}
-            for impl in ("dreamd", "plain"):
+            impls = ("dreamd", "plain") if w * h / 1e6 <= args.plain_max else ("dreamd",)
+            for impl in impls:
                 out = subprocess.run(
                     [sys.executable, __file__, "--one", name, str(w), str(h), impl],
                     check=True, capture_output=True, text=True,
@@ -181,17 +209,23 @@ def main() -> None:
             flops = pair["dreamd"]["gflops"]
             rows.append((name, size, pair, flops))
             print(f"done {name} {size}", file=sys.stderr)
+    precision = rows[0][2]["dreamd"]["precision"] if rows else "fp32"
+    peak, how = cpu_peak_gflops(str(precision))
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, "
           f"CPU capability {torch.backends.cpu.get_cpu_capability()}")
+    print(f"peak {peak:.0f} GFLOP/s = {how}")
     print(f"{'model':<19}{'size':<10}{'dreamd s':>9}{'plain s':>9}{'speed-up':>9}"
-          f"{'GFLOP':>8}{'GFLOP/s':>9}{'peak MB':>9}{'plain MB':>9}{'gain':>7}{'plain gain':>11}"
-          f"  precision")
+          f"{'GFLOP':>8}{'GFLOP/s':>9}{'of peak':>8}{'peak MB':>9}{'plain MB':>9}{'gain':>7}"
+          f"{'plain gain':>11}  precision")
     for name, size, pair, flops in rows:
-        d, p = pair["dreamd"], pair["plain"]
+        d = pair["dreamd"]
+        p = pair.get("plain", {"seconds": float("nan"), "peak_mb": float("nan"),
+                               "objective_gain": float("nan")})
+        rate = flops / d["seconds"]
         print(f"{name:<19}{size:<10}{d['seconds']:>9.2f}{p['seconds']:>9.2f}"
-              f"{p['seconds'] / d['seconds']:>8.2f}×{flops:>8.0f}{flops / d['seconds']:>9.1f}"
-              f"{d['peak_mb']:>9.0f}{p['peak_mb']:>9.0f}{d['objective_gain']:>7.2f}"
-              f"{p['objective_gain']:>11.2f}  {d['precision']}")
+              f"{p['seconds'] / d['seconds']:>8.2f}×{flops:>8.0f}{rate:>9.1f}"
+              f"{rate / peak * 100:>7.0f}%{d['peak_mb']:>9.0f}{p['peak_mb']:>9.0f}"
+              f"{d['objective_gain']:>7.2f}{p['objective_gain']:>11.2f}  {d['precision']}")
 
 
 if __name__ == "__main__":
