@@ -50,7 +50,7 @@ class State(enum.Enum):
 class Job:
     """One dream request, from acceptance to its single final reply.
 
-    ``image`` and ``guide`` are the request's wire images (descriptor + the received
+    ``image``, ``guide`` and ``style`` are the request's wire images (descriptor + the received
     frame, not yet decoded: the worker decodes them); ``reply_form`` says how to encode
     the result (the request's own form). ``cancel`` is set by the server and polled by the
     engine before every step. ``fingerprint`` tells a resent request from a new one.
@@ -63,6 +63,7 @@ class Job:
     params: engine.DreamParams
     reply_form: Any
     guide: Any = None
+    style: Any = None
     fingerprint: tuple[Any, ...] = ()
     received: float = field(default_factory=time.monotonic)
     started: float | None = None

@@ -361,11 +361,7 @@ class Server:
                 f"with --model {req.model} to use that one",
                 "model",
             )
-        if req.style is not None or any(k in req.params for k in protocol.STYLE_PARAMS):
-            raise JobError(
-                _errors.BAD_VALUE, "style transfer is not available in this daemon", "style"
-            )
-        params = _params(req.params, self.model)
+        params = _params(req.params, self.model, styled=req.style is not None)
         _images.check_encodable(req.image.desc)
         if len(self.scheduler) >= self.config.max_queue:
             raise JobError(
@@ -385,6 +381,7 @@ class Server:
             params=params,
             reply_form=_images.ReplyForm.of(req.image.desc),
             guide=req.guide,
+            style=req.style,
             fingerprint=fingerprint,
         )
         self.jobs[job.id] = job
@@ -682,6 +679,8 @@ class Server:
             "weights": self.model.weights_source,
             "model_notes": list(self.model.notes),
             "default_layer": self.model.catalogue.default.name,
+            "default_style_layers": [lay.name for lay in self.model.catalogue.style_defaults],
+            "default_content_layer": self.model.catalogue.content_default.name,
             "queue": len(self.scheduler),
             "queued": {
                 "interactive": sum(
@@ -796,11 +795,18 @@ class Server:
 # ---------------------------------------------------------------------------- helpers
 
 
-def _params(values: dict[str, Any], model: engine.DreamModel) -> engine.DreamParams:
+def _params(
+    values: dict[str, Any], model: engine.DreamModel, styled: bool = False
+) -> engine.DreamParams:
     """Engine parameters from the wire map; layers checked against the model now, so a
-    typo is answered before the job waits in the queue."""
+    typo is answered before the job waits in the queue. The style and content layers are
+    checked too; with a style image they are resolved (canonical names, the model's
+    defaults filled in), so that the result's ``params`` say which were used."""
     try:
         params = engine.DreamParams.from_mapping(values)
+        resolved = _style_layers(params, model)
+        if styled:
+            params = resolved
         for spec in params.layers:
             layer = model.catalogue[spec.name]
             if spec.channels is not None and max(spec.channels) >= layer.channels:
@@ -818,11 +824,37 @@ def _params(values: dict[str, Any], model: engine.DreamModel) -> engine.DreamPar
     return params
 
 
+def _style_layers(params: engine.DreamParams, model: engine.DreamModel) -> engine.DreamParams:
+    """``params`` with the style and content layers the engine will use, by canonical name.
+
+    Raises:
+        JobError(UNKNOWN_LAYER): naming ``params.style_layers`` or ``params.content_layer``.
+    """
+    cat = model.catalogue
+    try:
+        style = [cat[n] for n in params.style_layers] or cat.style_defaults
+    except engine.UnknownLayer as exc:
+        raise JobError(_errors.UNKNOWN_LAYER, str(exc), "params.style_layers") from None
+    try:
+        content = cat[params.content_layer] if params.content_layer else cat.content_default
+    except engine.UnknownLayer as exc:
+        raise JobError(_errors.UNKNOWN_LAYER, str(exc), "params.content_layer") from None
+    return params.with_(
+        style_layers=tuple(dict.fromkeys(lay.name for lay in style)), content_layer=content.name
+    )
+
+
 def _fingerprint(req: protocol.DreamRequest) -> tuple[Any, ...]:
     def image(img: Any) -> Any:
         return None if img is None else (img.desc, img.nbytes)
 
-    return (image(req.image), image(req.guide), repr(sorted(req.params.items())), req.priority)
+    return (
+        image(req.image),
+        image(req.guide),
+        image(req.style),
+        repr(sorted(req.params.items())),
+        req.priority,
+    )
 
 
 def _limits_dict(limits: protocol.Limits) -> dict[str, int]:

@@ -23,6 +23,7 @@ import torch
 import engine
 
 from . import _errors
+from ._errors import JobError
 from ._log import log
 from ._queue import Job
 
@@ -196,11 +197,17 @@ class Worker:
                 raise engine.Cancelled("cancelled before it started")
             image, notes = self.decode(job.image, "image")
             guide = self.decode(job.guide, "guide")[0] if job.guide is not None else None
+            style = self.decode(job.style, "style")[0] if job.style is not None else None
+            if style is not None and not np.isfinite(style).all():
+                raise JobError(
+                    _errors.BAD_IMAGE, "the style image contains NaN or infinite values", "style"
+                )
             result = engine.dream(
                 model,
                 image,
                 job.params,
                 guide=guide,
+                style=style,
                 on_progress=on_progress,
                 should_cancel=job.cancel.is_set,
             )
@@ -209,7 +216,7 @@ class Worker:
             return self._failure(job, exc)
         finally:
             # The job's input is no longer needed: let its memory go before the reply.
-            job.image = job.guide = None
+            job.image = job.guide = job.style = None
         return Finished(
             job, descriptor, frame, result.metadata(), result.seconds, [*notes, *result.notes]
         )

@@ -1,5 +1,5 @@
-"""The ``params`` map of a ``dream``: field names of ``engine/_params.py`` plus the
-reserved style-transfer names, each with its type and bounds.
+"""The ``params`` map of a ``dream``: the field names of ``engine/_params.py`` (the dream's
+and the style transfer's), each with its type and bounds.
 
 The bounds here are what keeps a hostile or mistaken request from tying up the daemon
 (time, memory, NaN in arithmetic). The engine validates meaning again; the numbers agree
@@ -40,9 +40,14 @@ DREAM_PARAMS: tuple[str, ...] = (
     "guide_max_side",
 )
 
-#: Reserved for style transfer: accepted on the wire now so that adding the feature needs
-#: no new protocol version; a daemon without it refuses them with BAD_VALUE.
-STYLE_PARAMS: tuple[str, ...] = ("style_weight", "content_weight", "style_layers", "content_layer")
+#: Style transfer (``DreamParams`` fields too): they matter only with a ``style`` image.
+STYLE_PARAMS: tuple[str, ...] = (
+    "style_weight",
+    "content_weight",
+    "style_layers",
+    "content_layer",
+    "style_max_side",
+)
 
 PARAM_NAMES: frozenset[str] = frozenset(DREAM_PARAMS + STYLE_PARAMS)
 PRECISIONS: tuple[str, ...] = ("auto", "fp32", "bf16", "fp16")
@@ -81,7 +86,8 @@ def check_params(params: object, limits: Limits, field: str = "params") -> dict[
     get_float(params, "content_weight", field, 0.0, MAX_STYLE_WEIGHT)
     if "style_layers" in params:
         _check_names(params["style_layers"], path(field, "style_layers"))
-    get_str(params, "content_layer", field, max_len=MAX_LAYER_NAME, min_len=1)
+    get_str(params, "content_layer", field, max_len=MAX_LAYER_NAME, min_len=1, nullable=True)
+    get_int(params, "style_max_side", field, 32, 4096)
     assert octaves is not None and steps is not None and iterations is not None
     total = octaves * steps * iterations
     if total > limits.max_total_steps:

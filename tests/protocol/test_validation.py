@@ -317,11 +317,14 @@ def test_params_accepts_engine_shapes() -> None:
         "content_weight": 1,
         "style_layers": ["conv1", "conv2"],
         "content_layer": "conv4",
+        "style_max_side": 512,
     }
     decoded = decode_request([pack(dream(params=params)), PIXELS_2x2])
     assert isinstance(decoded, DreamRequest) and decoded.params == params
     for layers in ("inception_4c/output", {"name": "x"}, []):
         decode_request([pack(dream(params={"layers": layers})), PIXELS_2x2])
+    # the result's params, echoed back, are a valid request (nil content layer: the default)
+    decode_request([pack(dream(params={"content_layer": None, "style_layers": []})), PIXELS_2x2])
     decode_request([pack(dream(params=None)), PIXELS_2x2])
 
 
@@ -402,6 +405,8 @@ INF = float("inf")
         ({"content_weight": INF}, ErrorCode.BAD_VALUE, "params.content_weight"),
         ({"style_layers": [1]}, ErrorCode.BAD_VALUE, "params.style_layers[0]"),
         ({"content_layer": ""}, ErrorCode.BAD_VALUE, "params.content_layer"),
+        ({"style_max_side": 16}, ErrorCode.BAD_VALUE, "params.style_max_side"),
+        ({"style_max_side": 512.0}, ErrorCode.BAD_VALUE, "params.style_max_side"),
         (
             {"octave_count": 32, "steps_per_octave": 10_000, "iterations": 1000},
             ErrorCode.TOO_LARGE,
