@@ -26,13 +26,21 @@ PROBE_TIMEOUT = 1.5
 
 
 def choose_runner(
-    args: argparse.Namespace, params: dict[str, Any], guide: np.ndarray | None
+    args: argparse.Namespace,
+    params: dict[str, Any],
+    guide: np.ndarray | None,
+    style: np.ndarray | None = None,
 ) -> Runner:
     """The runner for these flags (see the module docstring)."""
 
     def embedded(note: str | None = None) -> Runner:
         runner = EmbeddedRunner(
-            params, model=args.model, device=args.device, weights=args.weights, guide=guide
+            params,
+            model=args.model,
+            device=args.device,
+            weights=args.weights,
+            guide=guide,
+            style=style,
         )
         if note:
             runner.notes.insert(0, note)
@@ -52,7 +60,7 @@ def choose_runner(
                 problems.append(str(exc))
         if not daemons:
             raise RunnerLost("no daemon answers: " + "; ".join(problems))
-        runner: Runner = DaemonRunner(daemons, params, model=args.model, guide=guide)
+        runner: Runner = DaemonRunner(daemons, params, model=args.model, guide=guide, style=style)
         runner.notes.extend(f"skipping a daemon: {p}" for p in problems)
         _ignored_flags(args, runner)
         return runner
@@ -73,7 +81,9 @@ def choose_runner(
     fallback: Callable[[], Runner] = lambda: embedded(  # noqa: E731
         f"the daemon at {endpoint} stopped answering: running in this process"
     )
-    runner = DaemonRunner([daemon], params, model=args.model, guide=guide, fallback=fallback)
+    runner = DaemonRunner(
+        [daemon], params, model=args.model, guide=guide, style=style, fallback=fallback
+    )
     _ignored_flags(args, runner)
     return runner
 

@@ -122,8 +122,12 @@ def check_layers(daemon: Daemon, params: Mapping[str, Any]) -> None:
         for name in (lay.get("name"), *(lay.get("aliases") or ())):
             if isinstance(name, str):
                 known[name.lower()] = str(lay.get("name"))
-    for spec in params.get("layers") or ():
-        name = str(spec).partition(":")[0].strip()
+    style = params.get("style_layers") or ()
+    names = [str(spec).partition(":")[0].strip() for spec in params.get("layers") or ()]
+    names += [style] if isinstance(style, str) else list(style)
+    if params.get("content_layer"):
+        names.append(params["content_layer"])
+    for name in names:
         if name.lower() not in known:
             import difflib
 
@@ -147,6 +151,7 @@ class DaemonRunner(Runner):
         *,
         model: str | None = None,
         guide: np.ndarray | None = None,
+        style: np.ndarray | None = None,
         fallback: Callable[[], Runner] | None = None,
         jobs_per_device: int = JOBS_PER_DEVICE,
     ) -> None:
@@ -154,6 +159,7 @@ class DaemonRunner(Runner):
         self.params = dict(params)
         self.model = None if model in (None, "auto") else model
         self.guide = _wire_image(guide, 16) if guide is not None else None
+        self.style = _wire_image(style, 16) if style is not None else None
         self._fallback = fallback
         self.notes = []
         for d in daemons:
@@ -229,6 +235,7 @@ class _DaemonSlot(Slot):
                     wire,
                     r.params,
                     guide=r.guide,
+                    style=r.style,
                     model=r.model,
                     priority="batch",
                     on_progress=progress,

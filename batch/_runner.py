@@ -109,6 +109,7 @@ class EmbeddedRunner(Runner):
         device: str = "auto",
         weights: str | None = None,
         guide: np.ndarray | None = None,
+        style: np.ndarray | None = None,
         loaded: Any = None,
     ) -> None:
         import engine
@@ -130,11 +131,15 @@ class EmbeddedRunner(Runner):
             self.params = engine.DreamParams.from_mapping(dict(params))
             for spec in self.params.layers:
                 self.model.catalogue[spec.name]
+            resolved = style_layers(self.params, self.model.catalogue)
+            if style is not None:
+                self.params = resolved
         except engine.UnknownLayer as exc:
             raise UsageError(str(exc)) from None
         except engine.InvalidParams as exc:
             raise UsageError(f"bad parameter {exc}") from None
         self.guide = guide
+        self.style = style
         self.description = f"embedded engine: {self.model.name} on {self.model.device}"
         self._slot = _EngineSlot(self)
 
@@ -168,6 +173,7 @@ class _EngineSlot(Slot):
                     image,
                     r.params,
                     guide=r.guide,
+                    style=r.style,
                     on_progress=on_progress,
                     should_cancel=cancel.is_set,
                 )
@@ -179,6 +185,20 @@ class _EngineSlot(Slot):
                 raise DreamFailed("out of memory") from None
         meta = dict(result.metadata())
         return DreamOutput(result.image, meta, list(result.notes), time.perf_counter() - started)
+
+
+def style_layers(params: Any, catalogue: Any) -> Any:
+    """``params`` (``engine.DreamParams``) with the style and content layers a style transfer
+    uses, by canonical name (the model's defaults filled in), as the daemon records them.
+
+    Raises:
+        engine.UnknownLayer: a style or content layer the model does not have.
+    """
+    style = [catalogue[n] for n in params.style_layers] or catalogue.style_defaults
+    content = catalogue[params.content_layer] if params.content_layer else catalogue.content_default
+    return params.with_(
+        style_layers=tuple(dict.fromkeys(lay.name for lay in style)), content_layer=content.name
+    )
 
 
 def list_layers(

@@ -16,6 +16,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+import numpy as np
 from PIL import Image
 
 from . import __version__, _imageio
@@ -34,6 +35,8 @@ examples:
   dream-batch -s photos -d dreamed
   dream-batch -s 'frames/*.png' -d out -b --blend-mode gaussian --seed 7
   dream-batch -s scan.tif -d out -m inception_4d/output -n 2 --connect ipc:///run/dreamd.sock
+  dream-batch -s 'frames/*.png' -d out --style painting.jpg --steps-per-octave 40 \
+      --step-size 4 -b --blend-mode constant --seed 7
   dream-batch --list-layers --model efficientnet-lite0
 
 Outputs keep each input's format, mode, bit depth, alpha, ICC profile and EXIF, and record
@@ -105,6 +108,36 @@ def build_parser() -> argparse.ArgumentParser:
         "--guide",
         metavar="IMAGE",
         help="guide image whose features the dream moves towards (any format)",
+    )
+    dream.add_argument(
+        "--style",
+        metavar="IMAGE",
+        help="style image (any format): each image takes on its style and keeps its own "
+        "content (Gatys-style transfer; try --steps-per-octave 40 --step-size 4)",
+    )
+    dream.add_argument(
+        "--style-weight",
+        type=float,
+        metavar="F",
+        help="with --style: share of each step that matches the style (1.0)",
+    )
+    dream.add_argument(
+        "--content-weight",
+        type=float,
+        metavar="F",
+        help="with --style: share of each step that keeps the content (0.5)",
+    )
+    dream.add_argument(
+        "--style-layer",
+        action="append",
+        metavar="NAME",
+        help="with --style: layer whose feature correlations are matched; repeat for "
+        "several (default: the model's style layers)",
+    )
+    dream.add_argument(
+        "--content-layer",
+        metavar="NAME",
+        help="with --style: layer whose features are kept (default: the model's)",
     )
     dream.add_argument("-j", "--jitter", type=int, default=32, help="random shift per step (32)")
     dream.add_argument(
@@ -249,7 +282,52 @@ def dream_params(args: argparse.Namespace) -> dict[str, Any]:
         params["seed"] = args.seed
     if args.tile_size is not None:
         params["tile_size"] = args.tile_size
+    if args.style_weight is not None:
+        params["style_weight"] = args.style_weight
+    if args.content_weight is not None:
+        params["content_weight"] = args.content_weight
+    if args.style_layer:
+        params["style_layers"] = list(args.style_layer)
+    if args.content_layer is not None:
+        params["content_layer"] = args.content_layer
     return params
+
+
+#: The engine's default ``style_max_side``: a style image is never used larger than this,
+#: so a bigger one is scaled down once here (what travels to a daemon stays small).
+STYLE_MAX_SIDE = 1024
+LANCZOS = Image.Resampling.LANCZOS
+_STYLE_FLAGS = ("style_weight", "content_weight", "style_layer", "content_layer")
+
+
+def _check_style_flags(args: argparse.Namespace) -> None:
+    if args.style:
+        return
+    given = [f"--{f.replace('_', '-')}" for f in _STYLE_FLAGS if getattr(args, f) is not None]
+    if given:
+        raise UsageError(f"{', '.join(given)} only apply with --style IMAGE")
+
+
+def read_style(path: str, limits: Limits) -> np.ndarray:
+    """The style image's pixels, scaled down to at most :data:`STYLE_MAX_SIDE` on a side.
+
+    Raises:
+        UsageError: it cannot be read (the message names the file and why).
+    """
+    try:
+        pixels = read_image(path, limits).pixels
+    except ImageError as exc:
+        raise UsageError(f"style image {exc.path}: {exc.reason}") from None
+    h, w = pixels.shape[:2]
+    if max(h, w) <= STYLE_MAX_SIDE:
+        return pixels
+    f = STYLE_MAX_SIDE / max(h, w)
+    size = (max(1, round(w * f)), max(1, round(h * f)))
+    planes = [  # one float ("F") image per channel: no depth lost on the way
+        np.asarray(Image.fromarray(np.ascontiguousarray(pixels[:, :, c])).resize(size, LANCZOS))
+        for c in range(pixels.shape[2])
+    ]
+    return np.clip(np.stack(planes, axis=2), 0.0, 1.0).astype(np.float32)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -300,6 +378,7 @@ def _main(
         parser.print_usage(sys.stderr)
         raise UsageError("-s/--source and -d/--destination are required")
     _check_params(params)
+    _check_style_flags(args)
     blend = _blend_settings(args)
     dest_root = Path(args.destination).expanduser()
     if dest_root.exists() and not dest_root.is_dir():
@@ -336,8 +415,9 @@ def _main(
             guide = read_image(args.guide, limits).pixels
         except ImageError as exc:
             raise UsageError(f"guide image {exc.path}: {exc.reason}") from None
+    style = read_style(args.style, limits) if args.style else None
 
-    runner = choose_runner(args, params, guide)
+    runner = choose_runner(args, params, guide, style)
     report.runner = runner.description
     skipped = len(everything) - len(todo)
     display.line(
@@ -356,6 +436,8 @@ def _main(
         record["quality"] = args.quality
     if args.guide:
         record["guide"] = Path(args.guide).name
+    if args.style:
+        record["style"] = Path(args.style).name
     settings = Settings(
         limits=limits,
         quality=args.quality,
