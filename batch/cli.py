@@ -35,8 +35,7 @@ examples:
   dream-batch -s photos -d dreamed
   dream-batch -s 'frames/*.png' -d out -b --blend-mode gaussian --seed 7
   dream-batch -s scan.tif -d out -m inception_4d/output -n 2 --connect ipc:///run/dreamd.sock
-  dream-batch -s 'frames/*.png' -d out --style painting.jpg --steps-per-octave 40 \
-      --step-size 4 -b --blend-mode constant --seed 7
+  dream-batch -s 'frames/*.png' -d out --style art.jpg --steps-per-octave 40 --step-size 4 -b
   dream-batch --list-layers --model efficientnet-lite0
 
 Outputs keep each input's format, mode, bit depth, alpha, ICC profile and EXIF, and record
