@@ -92,6 +92,17 @@ class DeepDream(Gimp.PlugIn):
             True,
             READWRITE,
         )
+        procedure.add_drawable_argument(
+            "style",
+            "_Style",
+            "Optional style: another layer (of this or another open image) whose style the "
+            "result takes on, keeping the selected layer's content (style transfer). For a "
+            "strong style raise Steps per octave (40) and Step size (4)",
+            True,
+            READWRITE,
+        )
+        for prop, _key, default, lo, hi, nick, blurb in logic.STYLE_ARGUMENTS:
+            procedure.add_double_argument(prop, nick, blurb, lo, hi, default, READWRITE)
         procedure.add_layer_return_value(
             "dream-layer", "Dream layer", "The new layer holding the dream", False, READWRITE
         )
@@ -143,17 +154,20 @@ class DeepDream(Gimp.PlugIn):
         params = logic.build_params(values)
         model = (values.get("model") or "").strip()
         guide = values.get("guide")
+        style = values.get("style")
 
         try:
             return self._dream(
-                procedure, protocol, image, source, guide, params, model, endpoint, settings
+                procedure, protocol, image, source, guide, style, params, model, endpoint, settings
             )
         except Exception as exc:  # the painter sees this, not a traceback
             if type(exc).__name__ == "Cancelled":
                 return procedure.new_return_values(Gimp.PDBStatusType.CANCEL, None)
             return _error(procedure, logic.friendly_error(exc, settings, endpoint))
 
-    def _dream(self, procedure, protocol, image, source, guide, params, model, endpoint, settings):
+    def _dream(
+        self, procedure, protocol, image, source, guide, style, params, model, endpoint, settings
+    ):
         fmt = logic.pixel_format(
             image.get_precision().value_name, source.is_gray(), source.has_alpha()
         )
@@ -173,6 +187,9 @@ class DeepDream(Gimp.PlugIn):
 
         picture = protocol.Image.raw(src_bytes, w, h, fmt.channels, fmt.dtype)
         guide_image = self._read_guide(protocol, guide) if guide is not None else None
+        style_image = (
+            self._read_rgb(protocol, style, logic.STYLE_MAX_SIDE) if style is not None else None
+        )
 
         Gimp.progress_init("DeepDream: connecting to dreamd…")
         with protocol.Client(endpoint, name="gimp-dreamd_deepdream") as client:
@@ -180,7 +197,7 @@ class DeepDream(Gimp.PlugIn):
             problem = logic.size_problem(w, h, (info or {}).get("limits") or {})
             if problem:
                 raise logic.PluginError(problem)
-            result = self._run_job(client, picture, params, model, guide_image)
+            result = self._run_job(client, picture, params, model, guide_image, style_image)
         out = result.image
         if (out.width, out.height, out.channels, out.dtype) != (w, h, fmt.channels, fmt.dtype):
             raise RuntimeError(
@@ -190,6 +207,8 @@ class DeepDream(Gimp.PlugIn):
         out_bytes = logic.restore_alpha(bytes(out.data), src_bytes, fmt)
 
         layers_used = logic.layer_names(result.layers) or params.get("layers") or []
+        if style is not None:  # the dream layers asked for, not the style's own
+            layers_used = params.get("layers") or []
         info = {
             "model": result.model or model,
             "layers": layers_used,
@@ -200,12 +219,15 @@ class DeepDream(Gimp.PlugIn):
             "rect": [x, y, w, h],
             "dtype": fmt.dtype,
         }
+        if style is not None:
+            info["style"] = style.get_name()
         used_layer = ", ".join(layers_used)
         name = logic.layer_name(
             source.get_name(),
             {**params, "seed": info["seed"]},
             str(info["model"] or ""),
             used_layer,
+            style.get_name() if style is not None else "",
         )
 
         Gimp.progress_set_text("DeepDream: adding the layer")
@@ -242,10 +264,14 @@ class DeepDream(Gimp.PlugIn):
 
     def _read_guide(self, protocol, guide):
         """The guide drawable as 8-bit RGB, scaled down so its long side is at most 448."""
-        gw, gh = guide.get_width(), guide.get_height()
-        scale = min(1.0, 448.0 / max(gw, gh))
+        return self._read_rgb(protocol, guide, 448)
+
+    def _read_rgb(self, protocol, drawable, max_side):
+        """A drawable as 8-bit RGB, scaled down so its long side is at most ``max_side``."""
+        gw, gh = drawable.get_width(), drawable.get_height()
+        scale = min(1.0, float(max_side) / max(gw, gh))
         w, h = max(1, int(gw * scale)), max(1, int(gh * scale))
-        data = guide.get_buffer().get(
+        data = drawable.get_buffer().get(
             Gegl.Rectangle.new(0, 0, w, h), scale, "R'G'B' u8", Gegl.AbyssPolicy.CLAMP
         )
         return protocol.Image.raw(bytes(data), w, h, 3, "u8")
@@ -278,7 +304,7 @@ class DeepDream(Gimp.PlugIn):
                 Gimp.progress_pulse()
                 time.sleep(0.5)
 
-    def _run_job(self, client, picture, params, model, guide_image):
+    def _run_job(self, client, picture, params, model, guide_image, style_image=None):
         """Run the dream in a thread; this (GIMP's) thread drives the progress bar."""
         events = queue.Queue()
         cancel = threading.Event()
@@ -293,6 +319,7 @@ class DeepDream(Gimp.PlugIn):
                     picture,
                     params,
                     guide=guide_image,
+                    style=style_image,
                     model=model or None,
                     on_progress=on_progress,
                     cancel=cancel,

@@ -15,7 +15,9 @@ gi.require_version("Gtk", "3.0")
 import dreamd_gimp_logic as logic  # noqa: E402
 from gi.repository import GimpUi, Gtk  # noqa: E402
 
-FILLED = [a[0] for a in logic.ARGUMENTS] + ["guide"]
+FILLED = (
+    [a[0] for a in logic.ARGUMENTS] + ["guide", "style"] + [a[0] for a in logic.STYLE_ARGUMENTS]
+)
 
 
 def fetch_catalogue(protocol, endpoint):

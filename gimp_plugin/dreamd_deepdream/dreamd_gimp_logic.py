@@ -197,6 +197,32 @@ ARGUMENTS: tuple[tuple[str, str, type, Any, Any, Any, str, str], ...] = (
 )
 
 
+#: Style transfer weights, sent only with a style: (property name, params key, default,
+#: min, max, nick, blurb).
+STYLE_ARGUMENTS: tuple[tuple[str, str, float, float, float, str, str], ...] = (
+    (
+        "style-weight",
+        "style_weight",
+        1.0,
+        0.0,
+        1000.0,
+        "Style _weight",
+        "With a style: how much of each step matches the style",
+    ),
+    (
+        "content-weight",
+        "content_weight",
+        0.5,
+        0.0,
+        1000.0,
+        "Co_ntent weight",
+        "With a style: how much of each step keeps the layer's own content (lower: more style)",
+    ),
+)
+#: The daemon never uses a style image larger than this (its default ``style_max_side``).
+STYLE_MAX_SIDE = 1024
+
+
 def split_layers(text: str) -> list[str]:
     """``"inception_4c/output; inception_4d/output:3,17"`` → two layer specs.
 
@@ -209,7 +235,8 @@ def split_layers(text: str) -> list[str]:
 def build_params(values: Mapping[str, Any]) -> dict[str, Any]:
     """Dream parameters for the daemon from the procedure's values (property names).
 
-    ``layer`` empty → the model's default layer; ``seed`` −1 → a new random seed.
+    ``layer`` empty → the model's default layer; ``seed`` −1 → a new random seed. The
+    style weights are sent only when ``style`` (a drawable) is set.
     """
     params: dict[str, Any] = {}
     for prop, key, typ, default, _lo, _hi, _nick, _blurb in ARGUMENTS:
@@ -222,15 +249,26 @@ def build_params(values: Mapping[str, Any]) -> dict[str, Any]:
     layers = split_layers(str(values.get("layer", "") or ""))
     if layers:
         params["layers"] = layers
+    if values.get("style") is not None:
+        for prop, key, default, *_rest in STYLE_ARGUMENTS:
+            params[key] = float(values.get(prop, default))
     return params
 
 
-def layer_name(source: str, params: Mapping[str, Any], model: str = "", layer: str = "") -> str:
+def layer_name(
+    source: str, params: Mapping[str, Any], model: str = "", layer: str = "", style: str = ""
+) -> str:
     """The new layer's name: the source's, then what made it, e.g.
-    ``Background · dream inception_4c/output 4×1.3 10 st 1.5 seed 7``.
+    ``Background · dream inception_4c/output 4×1.3 10 st 1.5 seed 7``, or with a style
+    ``Background · style Painting 4×1.3 40 st 4 seed 7`` (``+ dream LAYER`` when a dream
+    layer was given too).
     """
     used = layer or ", ".join(params.get("layers", ())) or "default layer"
-    bits = [f"{source} · dream {used}"]
+    if style:
+        dreamed = layer or ", ".join(params.get("layers", ()))
+        bits = [f"{source} · style {style}" + (f" + dream {dreamed}" if dreamed else "")]
+    else:
+        bits = [f"{source} · dream {used}"]
     if model:
         bits.append(f"[{model}]")
     bits.append(f"{params.get('octave_count', 4)}×{params.get('octave_scale', 1.3):g}")
@@ -428,7 +466,14 @@ def layer_names(layers: Any) -> list[str]:
 
 def argument_names() -> list[str]:
     """The procedure's own arguments (after run-mode, image and drawables), in order."""
-    return ["model", "layer", *(a[0] for a in ARGUMENTS), "guide"]
+    return [
+        "model",
+        "layer",
+        *(a[0] for a in ARGUMENTS),
+        "guide",
+        "style",
+        *(a[0] for a in STYLE_ARGUMENTS),
+    ]
 
 
 def catalogue_from_status(

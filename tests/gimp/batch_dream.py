@@ -77,6 +77,10 @@ def run_case(name, case):
     if case.get("guide"):
         guide_image = Gimp.file_load(Gimp.RunMode.NONINTERACTIVE, gfile(case["guide"]))
         cfg.set_property("guide", guide_image.get_layers()[0])
+    if case.get("style"):
+        style_image = Gimp.file_load(Gimp.RunMode.NONINTERACTIVE, gfile(case["style"]))
+        cfg.set_property("style", style_image.get_layers()[0])
+        r["style_name"] = style_image.get_layers()[0].get_name()
 
     result = proc.run(cfg)
     status = result.index(0)

@@ -24,6 +24,7 @@ from .conftest import DAEMON_MAX_PIXELS
 W, H = 96, 64
 SELECTION = (8, 8, 24, 20)  # x, y, w, h: with the 32-pixel context, x < 64 is sent
 PARAMS = {"octave-count": 2, "steps-per-octave": 2, "step-size": 2.0, "seed": 7}
+STYLE_PARAMS = {**PARAMS, "steps-per-octave": 10, "step-size": 4.0, "style-weight": 2.0}
 BATCH_SCRIPT = Path(__file__).with_name("batch_dream.py")
 
 
@@ -36,6 +37,17 @@ def _picture(seed: int = 0) -> np.ndarray:
     b = (xx + yy) / (W + H)
     img = np.stack([r, g, b], axis=-1) + rng.normal(0, 0.03, (H, W, 3))
     return np.clip(img, 0, 1)
+
+
+def _style_picture() -> np.ndarray:
+    """A 120×80 style unlike the picture: warm diagonal stripes with a fine checker."""
+    yy, xx = np.mgrid[0:80, 0:120].astype(np.float64)
+    stripes = 0.5 + 0.5 * np.sin((xx + yy) / 3.0)
+    checker = ((xx // 4 + yy // 4) % 2) * 0.3
+    r = np.clip(0.6 + 0.4 * stripes, 0, 1)
+    g = np.clip(0.2 + 0.3 * stripes + checker, 0, 1)
+    b = np.clip(0.1 + checker * 0.5, 0, 1)
+    return np.stack([r, g, b], axis=-1)
 
 
 def _alpha() -> np.ndarray:
@@ -85,6 +97,7 @@ def images(share: Path) -> dict[str, Path]:
         "rgb16": d / "rgb16.png",
         "graya8": d / "graya8.png",
         "guide": d / "guide.png",
+        "style": d / "style.png",
         "big": d / "big.png",
     }
     write_png(paths["rgba8"], _u8(np.concatenate([pic, _alpha()[..., None]], axis=-1)))
@@ -93,6 +106,7 @@ def images(share: Path) -> dict[str, Path]:
     grey = pic.mean(axis=-1, keepdims=True)
     write_png(paths["graya8"], _u8(np.concatenate([grey, _alpha()[..., None]], axis=-1)))
     write_png(paths["guide"], _u8(_picture(5)[::-1, ::-1]))
+    write_png(paths["style"], _u8(_style_picture()))
     write_png(paths["big"], np.zeros((160, 160, 3), np.uint8))  # over the daemon's limit
     return paths
 
@@ -113,6 +127,11 @@ def dreamed(gimp, share, gimp_profile, dreamd_endpoint, images) -> dict[str, Any
         },
         "selection": {"input": str(images["rgb8"]), "select": SELECTION, "params": PARAMS},
         "guide": {"input": str(images["rgb8"]), "guide": str(images["guide"]), "params": PARAMS},
+        "style": {
+            "input": str(images["rgb8"]),
+            "style": str(images["style"]),
+            "params": STYLE_PARAMS,
+        },
         "big": {"input": str(images["big"]), "params": PARAMS},
     }
     for name, case in cases.items():
@@ -245,6 +264,25 @@ def test_guide_image(dreamed):
     new = read_png(dreamed["out"] / "guide-layer.png")
     _assert_dreamed(src, new)
     assert case["info"]["params"]["octave_count"] == 2
+
+
+def test_style_layer(dreamed, images):
+    """A style source gives a new, styled layer: changed, its colours moved towards the
+    style's, the picture still there, and the style recorded."""
+    case = _case(dreamed, "style")
+    src = _as_unit(read_png(dreamed["out"] / "style-source.png"))[..., :3]
+    new = _as_unit(read_png(dreamed["out"] / "style-layer.png"))[..., :3]
+    style = _as_unit(read_png(images["style"]))[..., :3]
+    assert new.shape == src.shape == (H, W, 3)
+    assert np.abs(new - src).mean() > 4 / 255, "the styled layer is hardly different"
+    mean = lambda a: a.reshape(-1, 3).mean(axis=0)  # noqa: E731
+    assert np.linalg.norm(mean(new) - mean(style)) < np.linalg.norm(mean(src) - mean(style))
+    assert np.corrcoef(src.mean(-1).ravel(), new.mean(-1).ravel())[0, 1] > 0.3
+    info = case["info"]
+    assert info["style"] == case["style_name"]
+    assert info["params"]["style_weight"] == 2.0 and info["params"]["content_weight"] == 0.5
+    assert info["params"]["style_layers"] and info["params"]["content_layer"]
+    assert case["new_layer"]["name"].startswith(case["source_name"] + " · style ")
 
 
 def test_too_large_fails_with_the_limit(dreamed):

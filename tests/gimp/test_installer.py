@@ -212,6 +212,21 @@ def test_build_params_and_name():
     assert logic.argument_names()[:2] == ["model", "layer"]
 
 
+def test_style_params_and_name():
+    values = {a[0]: a[3] for a in logic.ARGUMENTS}
+    values.update({"seed": 3, "layer": "", "style-weight": 2.0})
+    assert "style_weight" not in logic.build_params(values)  # no style: no style params
+    values["style"] = object()  # a drawable
+    params = logic.build_params(values)
+    assert (params["style_weight"], params["content_weight"]) == (2.0, 0.5)
+    name = logic.layer_name("Photo", params, style="Painting")
+    assert name.startswith("Photo · style Painting 4×1.3"), name
+    params["layers"] = ["block10"]
+    name = logic.layer_name("Photo", params, style="Painting")
+    assert name.startswith("Photo · style Painting + dream block10")
+    assert logic.argument_names()[-3:] == ["style", "style-weight", "content-weight"]
+
+
 def test_load_config_env_override(tmp_path, monkeypatch):
     (tmp_path / logic.CONFIG_NAME).write_text(json.dumps({"endpoint": "ipc:///a"}))
     monkeypatch.delenv("DREAMD_ENDPOINT", raising=False)
