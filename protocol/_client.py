@@ -118,6 +118,7 @@ class _Call:
         self.answered_at = 0.0
         self.attempts = 0  # resends so far
         self.heard = False  # any answer for it yet
+        self.heard_at = 0.0  # when the daemon last said anything about it
         self.nbytes = sum(len(f) for f in frames)
         self.done = False
         self.reply: Reply | None = None
@@ -129,6 +130,7 @@ class _Call:
 
     def _on_reply(self, reply: Reply) -> None:
         self.heard, self.attempts, self.answered_at = True, 0, time.monotonic()
+        self.heard_at = self.answered_at
         if isinstance(reply, ErrorReply):
             self._finish(error=_error_for(reply))
         elif isinstance(reply, self.expects):
@@ -170,10 +172,10 @@ class Job(_Call):
 
     def _on_reply(self, reply: Reply) -> None:
         if isinstance(reply, Accepted):
-            self.heard, self.attempts = True, 0
+            self.heard, self.attempts, self.heard_at = True, 0, time.monotonic()
             self.position = reply.position
         elif isinstance(reply, Progress):
-            self.heard, self.attempts = True, 0
+            self.heard, self.attempts, self.heard_at = True, 0, time.monotonic()
             self.position, self.progress = 0, reply
             self._events.append(reply)
         else:
@@ -618,6 +620,42 @@ class Client:
             self._send(encode_request(PingRequest(self._probe)))
         if quiet >= limit:
             self._connection_lost(now, quiet)
+        else:
+            self._check_calls(now)
+
+    def _check_calls(self, now: float) -> None:
+        """Lazy Pirate per request, on a connection that is alive.
+
+        The daemon says something about every request in flight at least every 2 s
+        (``accepted`` while queued, ``progress`` while running) until its final reply. A
+        request it has said nothing about for as long as a silent connection is tolerated
+        lost its answer on the way (dropped under load, or the daemon forgot the job), while
+        other traffic — pongs, other jobs — kept the connection looking alive: without this
+        it would wait for ever (found by the reliability tests). Resend it with the same id
+        (the daemon deduplicates), up to ``retries`` times.
+        """
+        for call in list(self._calls.values()):
+            if call.heard:
+                limit = self.timeout.reply
+            else:
+                limit = self.timeout.connect + call.nbytes / SLOW_LINK_BYTES_PER_S
+            silent = now - max(call.sent_at, call.heard_at)
+            if silent < limit:
+                continue
+            if call.attempts >= self.retries:
+                call._finish(
+                    error=RequestTimeout(
+                        f"dreamd at {self.endpoint} answers, but said nothing about the "
+                        f"{call.kind} {call.id} for {silent:.1f} s ({call.attempts + 1} "
+                        "attempt(s)); see `dreamd status` and the daemon's log"
+                    )
+                )
+                del self._calls[call.id]
+                continue
+            log.info("no word on %s %s for %.1f s: resending it", call.kind, call.id, silent)
+            call.attempts += 1
+            self._send(call.frames)
+            call.sent_at = now
 
     def _connection_lost(self, now: float, quiet: float) -> None:
         never_connected = self._monitor is not None and not self._connected

@@ -68,7 +68,9 @@ class FakeDaemon:
     ``silent``: read everything, answer nothing. ``hold``: jobs never finish, only send a
     heartbeat ``progress`` every ``heartbeat`` s. ``mute_after_accept``: after the first
     ``accepted`` answer nothing more. ``die_on_dream``: close the socket on the first
-    dream, without answering (a crash).
+    dream, without answering (a crash). ``forget_first_dream``: answer the first sending
+    of each dream ``accepted``, then forget it (a job lost by the daemon, which still
+    answers everything else); a resend of it runs normally.
     """
 
     endpoint: str
@@ -79,6 +81,7 @@ class FakeDaemon:
     heartbeat: float = 0.2
     mute_after_accept: bool = False
     die_on_dream: bool = False
+    forget_first_dream: bool = False
     curve_secret: bytes | None = None
     raw_replies: list[Frames] = field(default_factory=list)  # sent instead of answers
     received: list[Request] = field(default_factory=list)
@@ -88,6 +91,7 @@ class FakeDaemon:
     _ready: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
     _muted: bool = False
+    _forgotten: set[str] = field(default_factory=set)
 
     def start(self) -> FakeDaemon:
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -189,6 +193,10 @@ class FakeDaemon:
                     ident,
                     ErrorReply(request.id, ErrorCode.UNKNOWN_MODEL, "no model 'nope'", "model"),
                 )
+                return ""
+            if self.forget_first_dream and request.id not in self._forgotten:
+                self._forgotten.add(request.id)
+                self._reply(ident, Accepted(request.id, 0))
                 return ""
             if request.id in jobs:  # a resend: the same job, maybe on a new connection
                 jobs[request.id].ident = ident

@@ -210,6 +210,20 @@ def test_server_going_silent_mid_job(make_fake: Any, endpoint: str) -> None:
     assert any(r.id.startswith("hb-") for r in fake.of_type(PingRequest))
 
 
+def test_a_job_the_daemon_forgot_is_resent_although_pongs_arrive(
+    make_fake: Any, endpoint: str
+) -> None:
+    # The connection stays alive (the client's heartbeat pings are answered), but nothing
+    # more is said about the job: it must be resent, not waited for for ever.
+    fake = make_fake(endpoint, forget_first_dream=True)
+    with Client(endpoint, timeout=Timeout(connect=0.5, reply=0.5), retries=2) as client:
+        job = client.submit(image())
+        assert client.wait([job], timeout=5) == [job]
+        assert job.result().model == "fake"
+    ids = [r.id for r in fake.of_type(DreamRequest)]
+    assert ids == [job.id, job.id]
+
+
 def test_heartbeats_keep_a_long_job_alive(make_fake: Any, endpoint: str) -> None:
     make_fake(endpoint, hold=True, heartbeat=0.1)
     with Client(endpoint, timeout=Timeout(connect=0.5, reply=0.5), retries=0) as client:
