@@ -42,7 +42,12 @@ class ImageTooLarge(ImageError):
 
 
 class WriteFailed(ImageError):
-    """The output could not be written; nothing was left behind."""
+    """The output could not be written; nothing was left behind. ``errno`` is the
+    operating system's error number when there was one (``ENOSPC``: the disk is full)."""
+
+    def __init__(self, path: str | Path, reason: str, errno: int | None = None) -> None:
+        super().__init__(path, reason)
+        self.errno = errno
 
 
 class DreamFailed(BatchError):

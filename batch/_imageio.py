@@ -396,7 +396,8 @@ def write_image(
     except BaseException as exc:
         tmp.unlink(missing_ok=True)
         if isinstance(exc, (OSError, ValueError, TypeError, KeyError)):
-            raise WriteFailed(out, f"cannot write: {_reason(exc)}") from None
+            errno = exc.errno if isinstance(exc, OSError) else None
+            raise WriteFailed(out, f"cannot write: {_reason(exc)}", errno) from None
         raise
     return notes
 

@@ -15,6 +15,7 @@ leaves only complete files, and running the same command again resumes.
 from __future__ import annotations
 
 import collections
+import errno
 import os
 import sys
 import threading
@@ -29,7 +30,7 @@ import numpy as np
 
 from . import _blend
 from ._blend import Blend
-from ._errors import DreamFailed, ImageError, Interrupted, RunnerLost
+from ._errors import DreamFailed, ImageError, Interrupted, RunnerLost, WriteFailed
 from ._imageio import Limits, LoadedImage, read_image, write_image
 from ._report import Report
 from ._runner import Runner, Slot
@@ -37,6 +38,9 @@ from ._sources import Source
 
 #: Frames dreamed before a lane's first frame so that its blend starts warm.
 WARMUP_FRAMES = 3
+#: Write errors that no later image can escape: the batch stops instead of dreaming every
+#: remaining image only to fail writing it.
+DISK_FULL = frozenset({errno.ENOSPC, errno.EDQUOT})
 
 
 @dataclass(frozen=True)
@@ -410,6 +414,10 @@ class Pipeline:
             self.write_room.release()
             try:
                 more = f.result()
+            except WriteFailed as exc:
+                self.report.failed(job.name, exc.reason)
+                if exc.errno in DISK_FULL:
+                    self._disk_full(job, exc)
             except ImageError as exc:
                 self.report.failed(job.name, exc.reason)
             except CancelledError:
@@ -422,6 +430,25 @@ class Pipeline:
                 )
 
         fut.add_done_callback(finished)
+
+
+    def _disk_full(self, job: Job, exc: WriteFailed) -> None:
+        """Stop the batch once: cancel the dreams in flight and drop what is not started.
+        Outputs already written are complete (writes are atomic), so the same command
+        resumes once there is room (found by the reliability tests: before, every remaining
+        image was dreamed and then failed with the same error)."""
+        with self._lock:
+            if self.report.aborted is not None:
+                return
+            self.report.aborted = (
+                f"the disk is full ({job.dest}: {exc.reason}), stopping. Outputs written so "
+                "far are complete; free some space and run the same command again to do the "
+                "rest"
+            )
+        self.report.display.problem(f"error: {self.report.aborted}")
+        self.stop.set()
+        self._cancel_lanes()
+        self._changed.set()
 
 
 def _shown(path: Path) -> str:

@@ -236,3 +236,32 @@ def test_all_daemons_lost_falls_back_or_stops_cleanly(tmp_path):
     assert report.exit_code == 1 and report.count("done") == 2 and report.left == 3
     assert "no dream runner left" in err.getvalue()
     assert len(list((tmp_path / "b").iterdir())) == 2  # and nothing half-written
+
+
+def test_a_full_disk_stops_the_batch_once_with_a_clear_error(tmp_path, monkeypatch):
+    # The real thing (a tmpfs filling up) is in tests/reliability; here the fourth write
+    # fails as a full disk does, and nothing after it is dreamed only to fail the same way.
+    import errno
+
+    from batch import _pipeline
+    from batch._errors import WriteFailed
+
+    real = _pipeline.write_image
+    writes = {"n": 0}
+
+    def write(image, info, dest, **kw):
+        writes["n"] += 1
+        if writes["n"] >= 4:
+            raise WriteFailed(dest, "cannot write: OSError: No space left", errno.ENOSPC)
+        return real(image, info, dest, **kw)
+
+    monkeypatch.setattr(_pipeline, "write_image", write)
+    log: list = []
+    report, _, err = run(frames(tmp_path / "in", 20), tmp_path / "out",
+                         FakeRunner([FakeSlot("s", "g", log, delay=0.01)]))  # fmt: skip
+    assert report.exit_code == 1
+    assert "the disk is full" in err.getvalue() and err.getvalue().count("disk is full") == 1
+    assert report.count("done") == 3 and report.left > 10 and len(log) < 10
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
+        f"frame_{i:04d}.png" for i in range(3)
+    ]
