@@ -83,6 +83,7 @@ ProgressCallback = Callable[[Progress], None]
 
 _MONITOR_EVENTS = (
     zmq.EVENT_CONNECTED
+    | zmq.EVENT_DISCONNECTED
     | zmq.EVENT_HANDSHAKE_SUCCEEDED
     | zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL
     | zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL
@@ -504,6 +505,7 @@ class Client:
         if self._monitor is not None:
             self._poller.register(self._monitor, zmq.POLLIN)
         self._connected = False
+        self._peer_lost = False  # the connection dropped; resend when it is back
         self._handshake_error = None
 
     def _close_socket(self) -> None:
@@ -543,6 +545,11 @@ class Client:
             except zmq.Again:
                 return
             kind = event["event"]
+            if kind == zmq.EVENT_DISCONNECTED:
+                self._peer_lost = True
+            elif kind == zmq.EVENT_HANDSHAKE_SUCCEEDED and self._peer_lost:
+                self._peer_lost = False
+                self._resend_after_reconnect()
             if kind in (zmq.EVENT_CONNECTED, zmq.EVENT_HANDSHAKE_SUCCEEDED):
                 self._connected = True
             elif kind == zmq.EVENT_HANDSHAKE_FAILED_AUTH:
@@ -555,6 +562,21 @@ class Client:
                     "the ZeroMQ handshake failed: is that a dreamd endpoint, and do the "
                     "CURVE settings of client and daemon match?"
                 )
+
+    def _resend_after_reconnect(self) -> None:
+        """ZeroMQ reconnected this socket after losing the daemon (it was restarted, or the
+        network blinked). What the lost peer had received is gone with it: resend every
+        request still waiting now, with the same ids, instead of after ``Timeout.reply`` of
+        silence (found by the reliability tests: a batch stalled 20 s after a restart). A
+        daemon that kept a job attaches it to us again (it deduplicates by id)."""
+        now = time.monotonic()
+        if self._calls:
+            log.info("reconnected to %s: resending %d request(s)", self.endpoint, len(self._calls))
+        self._busy_since, self._heard, self._probe = now, False, None
+        for call in self._calls.values():
+            call.attempts += 1
+            self._send(call.frames)
+            call.sent_at = now
 
     def _dispatch(self, frames: list[zmq.Frame]) -> None:
         self._last_rx = time.monotonic()

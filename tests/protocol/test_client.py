@@ -289,6 +289,23 @@ def test_lazy_pirate_resend_after_restart(make_fake: Any, endpoint: str) -> None
     assert resent and all(r.id == crashed.id == job.id for r in resent)
 
 
+def test_a_restarted_daemon_gets_the_requests_at_once(make_fake: Any, endpoint: str) -> None:
+    # Long timeouts: only the reconnection itself can make the client resend this soon.
+    first = make_fake(endpoint, die_on_dream=True)
+    with Client(endpoint, timeout=Timeout(connect=30, reply=30), retries=2) as client:
+        job = client.submit(image())
+        deadline = time.monotonic() + 3
+        while not first.stopped and time.monotonic() < deadline:
+            client.wait([job], timeout=0.02)
+        assert first.stopped
+        second = make_fake(endpoint)
+        started = time.monotonic()
+        assert client.wait([job], timeout=10) == [job]
+        assert time.monotonic() - started < 5
+        assert job.result().model == "fake"
+    assert [r.id for r in second.of_type(DreamRequest)] == [job.id]
+
+
 def test_version_mismatch_from_newer_daemon(make_fake: Any, endpoint: str) -> None:
     fake = make_fake(endpoint)
     with Client(endpoint, timeout=FAST) as client:
