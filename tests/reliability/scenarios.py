@@ -672,8 +672,12 @@ def _kill_once(work: Path, src: Path, clean: Path, n: int, restart_late: bool) -
 
 
 def _last_error(text: str) -> str:
+    """The last line of ``text`` that reports an error, paths shortened."""
     lines = [ln for ln in text.splitlines() if "error" in ln.lower()]
-    return lines[-1].strip()[:160] if lines else ""
+    if not lines:
+        return ""
+    line = re.sub(r"ipc://\S+", "ipc://…", lines[-1].strip())
+    return re.sub(r"/\S+/", "…/", line)[:200]
 
 
 CLIENT_CODE = """
@@ -795,7 +799,7 @@ def sigstop(sizes: Sizes, work: Path) -> list[Row]:
 
 def _timed(who: str, call: Callable[[], Any], bound: float = 14.0) -> tuple[str, str, float, bool]:
     """Run ``call``, which must fail with a clear timeout message within ``bound`` s."""
-    clear = re.compile(r"did not answer|nothing answers|no daemon answers|exit 3:")
+    clear = re.compile(r"(did not answer the \w+ for [\d.]+ s|nothing answers|no daemon answers)")
     t = time.monotonic()
     try:
         call()
@@ -803,8 +807,15 @@ def _timed(who: str, call: Callable[[], Any], bound: float = 14.0) -> tuple[str,
     except Exception as exc:
         secs = time.monotonic() - t
         text = f"{type(exc).__name__}: {exc}"
-        short = re.sub(r"ipc://\S+", "ipc://…", text)[:110]
-        return who, short, secs, bool(clear.search(text)) and secs <= bound
+        found = clear.search(text)
+        code = re.search(r"exit (\d+)", text)
+        short = (
+            f"“{found.group(1)}”"
+            + (f", exit {code.group(1)}" if code else f" ({type(exc).__name__})")
+            if found
+            else text[:120]
+        )
+        return who, short, secs, found is not None and secs <= bound
 
 
 def disk_full(sizes: Sizes, work: Path) -> list[Row]:
@@ -843,7 +854,7 @@ def disk_full(sizes: Sizes, work: Path) -> list[Row]:
         subprocess.run(["umount", "-l", str(mnt)], check=False)
         with contextlib.suppress(OSError):
             mnt.rmdir()
-    message = re.sub(r"/\S+/", "…/", _last_error(full.stderr))[:120]
+    message = re.sub(r"\), stopping.*", ")", _last_error(full.stderr))
     failed = summary.get("failed", -1)
     left = summary.get("left", -1)
     ok = (
