@@ -83,6 +83,9 @@ class Sizes:
     oversized_frames: int = 20  # frames over ZMQ_MAXMSGSIZE
     flood: int = 5000  # requests from one connection that never reads
     curve_attempts: int = 20  # per kind of stranger
+    #: Seconds within which the next client must be served (a killed client's job, a
+    #: flood). Issue 6 asks for one; CI machines shared with other work get more slack.
+    serve_within: float = 1.0
     label: str = "full"
 
     @classmethod
@@ -103,6 +106,7 @@ class Sizes:
             oversized_frames=3,
             flood=1000,
             curve_attempts=2,
+            serve_within=5.0,
             label="ci",
         )
 
@@ -723,7 +727,7 @@ def kill_client(sizes: Sizes, work: Path) -> list[Row]:
         after = wait_status(d, lambda s: not s["running"] and s["queue"] == 0, what="idle")
     cancelled = after["jobs"]["cancelled"] - before["cancelled"]
     worst = max(latencies, default=float("inf"))
-    ok = not problems and len(latencies) == n and worst < 1.0 and cancelled == n
+    ok = not problems and len(latencies) == n and worst < sizes.serve_within and cancelled == n
     held = (
         f"daemon cancelled {cancelled}/{n} dead clients' jobs; the next client's job "
         f"finished {statistics.median(latencies) if latencies else float('nan'):.2f} s "
@@ -731,7 +735,11 @@ def kill_client(sizes: Sizes, work: Path) -> list[Row]:
     )
     if problems:
         held += f"; {'; '.join(problems[:3])}"
-    return [Row("fault: SIGKILL a client mid-job, another client's job queued behind", n, held, ok)]
+    what = (
+        "fault: SIGKILL a client mid-job, another client's job queued behind "
+        f"(must be served within {sizes.serve_within:g} s)"
+    )
+    return [Row(what, n, held, ok)]
 
 
 def sigstop(sizes: Sizes, work: Path) -> list[Row]:
