@@ -862,7 +862,10 @@ def disk_full(sizes: Sizes, work: Path) -> list[Row]:
         subprocess.run(["umount", "-l", str(mnt)], check=False)
         with contextlib.suppress(OSError):
             mnt.rmdir()
-    message = re.sub(r"\), stopping.*", ")", _last_error(full.stderr))
+    full_lines = [ln for ln in full.stderr.splitlines() if "disk is full" in ln]
+    message = re.sub(
+        r"\), stopping.*", ")", _last_error(full_lines[-1] if full_lines else full.stderr)
+    )
     failed = summary.get("failed", -1)
     left = summary.get("left", -1)
     ok = (
