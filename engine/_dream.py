@@ -13,21 +13,18 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from . import _image, _precision
+from . import _image, _precision, _tiles
 from ._catalogue import Layer
 from ._errors import Cancelled, InvalidParams
 from ._objective import Target
 from ._params import DreamParams
-from ._stepper import MIN_TILE, Stepper, align
+from ._stepper import Stepper
 from ._terms import ContentTerm, DreamTerm, Group, StyleTerm, gram
 from .models import DreamModel
 from .models._base import min_input_side
 
 ProgressFn = Callable[[int, int, int, int], None]
 CancelFn = Callable[[], bool]
-
-#: Default tile side on the CPU (bounded memory: ~0.5 GB of activations for inception_4c).
-CPU_TILE = 1024
 
 
 @dataclass
@@ -118,11 +115,12 @@ def dream(
     style_image = (
         _style_image(style, base.shape[-2:], params, device) if style is not None else None
     )
-    tile = params.tile_size or _auto_tile(device)
     rng = random.Random(seed)
     total = params.iterations * len(sizes) * params.steps_per_octave
     done = 0
-    stepper = Stepper(model, groups, precision, tile)
+    stepper = Stepper(
+        model, groups, precision, params.tile_size, _tiles.tile_budget(device, precision)
+    )
     quantum = stepper.jitter_quantum
     content_pyramid = [_resize(base, s, antialias=True) for s in sizes]
     x = base
@@ -152,8 +150,8 @@ def dream(
     if upscaled is not None:
         x = F.interpolate(x, size=tuple(parts.rgb.shape[:2]), mode="area")
     rgb = x[0].permute(1, 2, 0).float().cpu().numpy()
-    if stepper.tile < align(tile, stepper.align):
-        notes.append(f"tile size reduced to {stepper.tile} after running out of memory")
+    if stepper.shrunk_to is not None:
+        notes.append(f"tile size reduced to {stepper.shrunk_to} after running out of memory")
     return DreamResult(
         image=_image.join(rgb, parts),
         model=model.name,
@@ -302,16 +300,6 @@ def _resize(x: Tensor, size: Sequence[int], antialias: bool) -> Tensor:
     return F.interpolate(
         x, size=tuple(size), mode="bilinear", align_corners=False, antialias=antialias
     ).contiguous(memory_format=torch.channels_last)
-
-
-def _auto_tile(device: torch.device) -> int:
-    if device.type == "cuda":
-        free, _ = torch.cuda.mem_get_info(device)
-        # ~0.5 GB of activations and gradients per megapixel up to inception_4c in fp32;
-        # use half of what is free.
-        side = int(math.sqrt(free * 0.5 / 0.5e9) * 1000)
-        return max(MIN_TILE, min(side, 4096))
-    return CPU_TILE
 
 
 def style_distance(

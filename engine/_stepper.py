@@ -8,7 +8,8 @@ from torch import Tensor
 from . import _precision
 from ._catalogue import Layer
 from ._errors import OutOfMemory
-from ._terms import WHOLE, ContentTerm, Group, StyleTerm, Window, gram
+from ._terms import ContentTerm, Group, StyleTerm, gram
+from ._tiles import Tile, align, fit_side, layout
 from .models import DreamModel
 
 #: Smallest tile tried when the device runs out of memory.
@@ -18,16 +19,20 @@ MIN_TILE = 128
 _EPS = torch.finfo(torch.float32).tiny
 
 
-def align(n: int, to: int) -> int:
-    """``n`` rounded up to a multiple of ``to``."""
-    return -(-n // to) * to
-
-
 class Stepper:
     """``x += step · Σ wₖ gₖ / mean|gₖ| / Σ wₖ`` with each group's gradient gₖ computed
     tile by tile and normalised over the whole image (one group: the notebook's step)."""
 
-    def __init__(self, model: DreamModel, groups: list[Group], precision: str, tile: int):
+    def __init__(
+        self,
+        model: DreamModel,
+        groups: list[Group],
+        precision: str,
+        tile: int | None,
+        budget: int,
+    ) -> None:
+        """``tile``: the largest tile side, or ``None`` for the largest that ``budget``
+        (pixels of a tile with its margins) allows, the whole image when it fits."""
         self.net = model.net
         self.device = model.device
         self.groups = groups
@@ -41,7 +46,11 @@ class Stepper:
         # Tiles and margins are multiples of the deepest stride, so that every feature
         # position belongs to exactly one tile's core.
         self.align = max(lay.stride for lay in self.layers)
-        self.tile = align(tile, self.align)
+        self.tile = None if tile is None else align(tile, self.align)
+        self.budget = budget
+        #: Set when running out of memory forced smaller tiles than asked for.
+        self.shrunk_to: int | None = None
+        self._side = self.tile or MIN_TILE
         # Context around each core: enough of the receptive field for equivalent gradients.
         self.margin = align(min(128, max(32, 6 * self.align)), self.align)
         self._content_base: list[Tensor] = []
@@ -71,11 +80,11 @@ class Stepper:
                 grads = self._gradients(rolled)
                 break
             except torch.OutOfMemoryError:
-                if self.tile <= MIN_TILE:
+                if self._side <= MIN_TILE:
                     raise OutOfMemory(
                         f"out of memory on {self.device} even with {MIN_TILE}-pixel tiles"
                     ) from None
-                self.tile = align(max(MIN_TILE, self.tile // 2), self.align)
+                self.tile = self.shrunk_to = align(max(MIN_TILE, self._side // 2), self.align)
                 if self.device.type == "cuda":
                     torch.cuda.empty_cache()
         total_weight = sum(abs(g.weight) for g in self.groups) or 1.0
@@ -86,25 +95,17 @@ class Stepper:
 
     # -- tiles ------------------------------------------------------------------------------
 
-    def _windows(self, h: int, w: int) -> list[tuple[Window, slice, slice]]:
-        if h <= self.tile and w <= self.tile:
-            return [(WHOLE, slice(0, h), slice(0, w))]
-        out = []
-        m, t = self.margin, self.tile
-        for y0 in range(0, h, t):
-            for x0 in range(0, w, t):
-                y1, x1 = min(h, y0 + t), min(w, x0 + t)
-                py0, px0 = max(0, y0 - m), max(0, x0 - m)
-                py1, px1 = min(h, y1 + m), min(w, x1 + m)
-                core = (y0 - py0, y1 - py0, x0 - px0, x1 - px0)
-                out.append((Window(py0, px0, core), slice(py0, py1), slice(px0, px1)))
-        return out
+    def _windows(self, h: int, w: int) -> list[Tile]:
+        self._side = self.tile or fit_side(
+            h, w, self.budget, self.margin, self.align, align(MIN_TILE, self.align)
+        )
+        return layout(h, w, self._side, self.margin, self.align)
 
     def _forward(self, x: Tensor) -> list[Tensor]:
         with _precision.autocast(self.precision, self.device):
             return self.net.features(self.net.normalize(x), self.layers)
 
-    def _measure_style(self, x: Tensor, windows: list[tuple[Window, slice, slice]]) -> None:
+    def _measure_style(self, x: Tensor, windows: list[Tile]) -> None:
         """Whole-image Gram matrices of the current image (a no-grad pass over the tiles)."""
         sums: dict[str, Tensor] = {}
         counts: dict[str, int] = {}

@@ -10,6 +10,7 @@ from torch import Tensor, nn
 from torch.nn.utils.fusion import fuse_conv_bn_eval
 
 from .._catalogue import Layer, LayerCatalogue
+from ._space_to_depth import PadFn, recast_stem_convs, symmetric_pads
 
 
 class DreamNet(nn.Module):
@@ -60,10 +61,16 @@ class DreamNet(nn.Module):
                         out[i] = x
         return [t for t in out if t is not None]
 
+    def stem_pads(self, conv: nn.Conv2d) -> PadFn | None:
+        """How a strided stem convolution pads its input (``None``: leave the conv as is)."""
+        return symmetric_pads(conv)
+
     def freeze(self) -> DreamNet:
-        """Eval mode, no parameter gradients, batch norms folded into their convolutions."""
+        """Eval mode, no parameter gradients, batch norms folded into their convolutions,
+        stem convolutions recast for a fast input gradient (see ``_space_to_depth``)."""
         self.eval()
         fold_batchnorms(self)
+        recast_stem_convs(self, self.stem_pads)
         for p in self.parameters():
             p.requires_grad_(False)
         return self

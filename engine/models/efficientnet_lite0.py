@@ -16,6 +16,7 @@ from torch import Tensor, nn
 
 from .._catalogue import Layer, LayerCatalogue
 from ._base import DreamNet
+from ._space_to_depth import PadFn
 
 NAME = "efficientnet-lite0"
 DEFAULT_LAYER = "block10"
@@ -43,7 +44,8 @@ class SameConv2d(nn.Conv2d):
     at, 224 px), so a tile of an image sees exactly the grid the whole image sees.
     """
 
-    def forward(self, x: Tensor) -> Tensor:
+    def pads(self, x: Tensor) -> list[int]:
+        """``F.pad``'s [left, right, top, bottom] for ``x``."""
         pads: list[int] = []
         for size, k, s in (
             (x.shape[-1], self.kernel_size[1], self.stride[1]),
@@ -52,7 +54,10 @@ class SameConv2d(nn.Conv2d):
             total = max((math.ceil(size / s) - 1) * s + k - size, 0)
             before = (k - s) // 2
             pads += [before, max(total - before, 0)]
-        return super().forward(F.pad(x, pads))
+        return pads
+
+    def forward(self, x: Tensor) -> Tensor:
+        return super().forward(F.pad(x, self.pads(x)))
 
 
 def _conv(cin: int, cout: int, k: int, stride: int = 1, groups: int = 1) -> nn.Conv2d:
@@ -173,6 +178,9 @@ class EfficientNetLite0Dream(DreamNet):
     def normalize(self, x: Tensor) -> Tensor:
         # EfficientNet-Lite was trained on (pixel - 127) / 128, i.e. roughly [-1, 1].
         return (x * 255.0 - 127.0) / 128.0
+
+    def stem_pads(self, conv: nn.Conv2d) -> PadFn | None:
+        return conv.pads if isinstance(conv, SameConv2d) else super().stem_pads(conv)
 
     def classify(self, x: Tensor) -> Tensor:
         """ImageNet logits for a [0, 1] batch (used to check that real weights loaded)."""
