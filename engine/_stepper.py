@@ -89,8 +89,10 @@ class Stepper:
                     torch.cuda.empty_cache()
         total_weight = sum(abs(g.weight) for g in self.groups) or 1.0
         for group, g in zip(self.groups, grads):
-            scale = step * group.weight / total_weight / max(g.abs().mean().item(), _EPS)
-            rolled.add_(g, alpha=scale)
+            # the mean stays a device tensor: no GPU→CPU synchronisation per step
+            rolled.addcdiv_(
+                g, g.abs().mean().clamp_min(_EPS), value=step * group.weight / total_weight
+            )
         return torch.roll(rolled, shifts=(-oy, -ox), dims=(2, 3)).clamp_(0.0, 1.0)
 
     # -- tiles ------------------------------------------------------------------------------

@@ -121,6 +121,10 @@ def load_model(
             f"unknown model {name!r}; choose one of: {', '.join((AUTO, *MODEL_NAMES))}"
         )
     net = net.to(dev).to(memory_format=torch.channels_last)
+    if dev.type == "cuda":
+        # cuDNN then times its algorithms once per convolution shape and keeps the fastest:
+        # a resident model sees the same octave and tile shapes frame after frame.
+        torch.backends.cudnn.benchmark = True
     return DreamModel(net, name, dev, net.weights_source)
 
 
