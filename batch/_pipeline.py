@@ -431,7 +431,6 @@ class Pipeline:
 
         fut.add_done_callback(finished)
 
-
     def _disk_full(self, job: Job, exc: WriteFailed) -> None:
         """Stop the batch once: cancel the dreams in flight and drop what is not started.
         Outputs already written are complete (writes are atomic), so the same command

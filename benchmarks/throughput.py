@@ -7,8 +7,9 @@
    ipc. The client's wall time is split into the daemon's own dream time (from the
    result's ``timings``) and everything else: serialisation, transfer, queueing, decoding
    and encoding. The same dream in-process is timed too.
-2. dream-batch over N video-like frames, embedded: images per minute and the fraction of
-   the wall time the engine is busy dreaming (decoding, encoding and writing overlap it).
+2. dream-batch over N video-like frames (a slow pan over a photo, JPEG), embedded, the same
+   GoogLeNet: images per minute and the fraction of the wall time the engine is busy
+   dreaming (decoding, encoding and writing overlap it).
 """
 
 from __future__ import annotations
@@ -127,6 +128,7 @@ def batch_busy(frames: int, width: int, height: int) -> dict[str, float]:
             busy[0] += time.perf_counter() - t
 
     with tempfile.TemporaryDirectory() as d:
+        weights = _googlenet_weights(Path(d))
         src, dst = Path(d) / "frames", Path(d) / "out"
         src.mkdir()
         base = _photo(width + frames, height)
@@ -144,7 +146,9 @@ def batch_busy(frames: int, width: int, height: int) -> dict[str, float]:
                     "--embedded",
                     "--quiet",
                     "--model",
-                    "efficientnet-lite0",
+                    "googlenet",
+                    "--weights",
+                    str(weights),
                     "--seed",
                     "1",
                 ]
@@ -180,7 +184,7 @@ def main() -> None:
         f"(in-process dream: {p['in_process']:.2f} s)"
     )
     print(
-        f"dream-batch, {b['frames']:.0f} frames {fw}x{fh}, efficientnet-lite0, embedded: "
+        f"dream-batch, {b['frames']:.0f} frames {fw}x{fh}, googlenet, embedded: "
         f"{b['wall']:.1f} s, {b['per_minute']:.0f} images/min, engine busy "
         f"{b['fraction'] * 100:.1f} % of the wall time"
     )
