@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import subprocess
 import sys
@@ -97,6 +98,7 @@ def protocol_overhead(width: int, height: int) -> dict[str, float]:
             proc.terminate()
             proc.wait(30)
         model = engine.load_model("googlenet", "cpu", weights=weights)
+        engine.dream(model, engine.to_float(pixels), DEFAULTS.with_(steps_per_octave=1))
         started = time.perf_counter()
         engine.dream(model, engine.to_float(pixels), DEFAULTS)
         local = time.perf_counter() - started
@@ -171,11 +173,19 @@ def main() -> None:
     ap.add_argument("--size", default="1024x768")
     ap.add_argument("--frames", type=int, default=100)
     ap.add_argument("--frame-size", default="320x180")
+    ap.add_argument("--part", choices=["protocol", "batch"], help=argparse.SUPPRESS)
     args = ap.parse_args()
     w, h = (int(v) for v in args.size.split("x"))
     fw, fh = (int(v) for v in args.frame_size.split("x"))
-    p = protocol_overhead(w, h)
-    b = batch_busy(args.frames, fw, fh)
+    if args.part:
+        part = (
+            protocol_overhead(w, h) if args.part == "protocol" else batch_busy(args.frames, fw, fh)
+        )
+        print(json.dumps(part))
+        return
+    # Each part in a fresh process: torch work on two threads of one process would slow
+    # both (see batch/_runner.py, EmbeddedRunner).
+    p, b = (_part(name) for name in ("protocol", "batch"))
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
     print(
         f"protocol, googlenet {w}x{h}: client wall {p['client_wall']:.2f} s, daemon dream "
@@ -188,6 +198,16 @@ def main() -> None:
         f"{b['wall']:.1f} s, {b['per_minute']:.0f} images/min, engine busy "
         f"{b['fraction'] * 100:.1f} % of the wall time"
     )
+
+
+def _part(name: str) -> dict[str, float]:
+    out = subprocess.run(
+        [sys.executable, __file__, *sys.argv[1:], "--part", name],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    return json.loads(out.strip().splitlines()[-1])  # type: ignore[no-any-return]
 
 
 if __name__ == "__main__":
