@@ -153,12 +153,16 @@ def build_parser() -> argparse.ArgumentParser:
     dream.add_argument("--steps-per-octave", type=int, default=10, help="steps per octave (10)")
     dream.add_argument("--step-size", type=float, default=1.5, help="step size, 0-255 units (1.5)")
     dream.add_argument("--seed", type=int, help="random seed (default: a new one per image)")
-    dream.add_argument("--tile-size", type=int, help="tile side for big images (default: auto)")
+    dream.add_argument(
+        "--tile-size",
+        type=int,
+        help="largest tile side (default: as large as free memory allows, whole image if it fits)",
+    )
     dream.add_argument(
         "--precision",
         choices=("auto", "fp32", "bf16", "fp16"),
         default="auto",
-        help="arithmetic (auto: bf16 on a recent GPU, else fp32)",
+        help="arithmetic (auto: bf16 where the GPU or CPU has it natively, fp16 on older GPUs, else fp32)",
     )
 
     blend = p.add_argument_group("video frames")
