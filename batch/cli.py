@@ -162,7 +162,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--precision",
         choices=("auto", "fp32", "bf16", "fp16"),
         default="auto",
-        help="arithmetic (auto: bf16 where the GPU or CPU has it natively, fp16 on older GPUs, else fp32)",
+        help="arithmetic (auto: bf16 where the GPU or CPU has it natively, "
+        "fp16 on older GPUs, else fp32)",
     )
 
     blend = p.add_argument_group("video frames")
