@@ -54,6 +54,4 @@ def test_loaded_models_use_the_fast_stem(lite0: engine.DreamModel):
     """What the benchmark's speed relies on: the real model's stem was recast."""
     stems = [m for m in lite0.net.modules() if isinstance(m, SpaceToDepthConv)]
     assert len(stems) == 1
-    assert not any(
-        isinstance(m, nn.Conv2d) and m.in_channels == 3 for m in lite0.net.modules()
-    )
+    assert not any(isinstance(m, nn.Conv2d) and m.in_channels == 3 for m in lite0.net.modules())

@@ -70,9 +70,7 @@ def test_content_structure_stays(astronaut, coffee, styled):
 
 
 def test_style_with_a_dream_is_a_weighted_sum(lite0, astronaut, coffee, styled):
-    both = engine.dream(
-        lite0, astronaut, STYLE.with_(layers=(LayerSpec("block10"),)), style=coffee
-    )
+    both = engine.dream(lite0, astronaut, STYLE.with_(layers=(LayerSpec("block10"),)), style=coffee)
     assert "block10" in both.layers
     assert not np.allclose(both.image, styled.image)
     # still styled: closer to the style than the photo was
