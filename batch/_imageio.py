@@ -21,6 +21,8 @@ from typing import IO, Any
 import numpy as np
 from PIL import Image, JpegImagePlugin, PngImagePlugin, TiffImagePlugin, UnidentifiedImageError
 
+import protocol
+
 from . import _deep
 from ._errors import ImageError, ImageTooLarge, UnreadableImage, WriteFailed
 
@@ -145,6 +147,8 @@ def read_image(path: str | Path, limits: Limits | None = None) -> LoadedImage:
     try:
         with Image.open(p) as im:
             limits.check(p, im.size)
+            if im.format == "PNG" and protocol.png_truncated(p.read_bytes()):
+                raise UnreadableImage(p, "truncated: its pixel data stops early")
             return _read_open(p, im)
     except ImageError:
         raise

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 import engine
+import protocol
 
 from . import _errors
 from ._errors import JobError
@@ -116,7 +117,7 @@ def _decode_file(image: Any, where: str) -> Decoded:
                         f"descriptor says {desc.width}×{desc.height}",
                         where,
                     )
-                if im.format == "PNG" and _png_short(data, desc.width, desc.height):
+                if im.format == "PNG" and protocol.png_truncated(data):
                     raise _bad("the png file is truncated: its pixel data stops early", where)
                 im.load()
                 arr = _pillow_array(im)
@@ -146,42 +147,6 @@ def _decode_file(image: Any, where: str) -> Decoded:
             f"{where}.channels",
         )
     return Decoded(engine.to_float(arr), notes)
-
-
-_PNG_SAMPLES = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}  # samples per pixel of each PNG colour type
-
-
-def _png_short(data: bytes, width: int, height: int) -> bool:
-    """Whether a non-interlaced PNG holds fewer bytes of pixel data than ``width`` ×
-    ``height`` needs. Pillow refuses most truncated files, but decodes one whose data
-    stops exactly at a row boundary without a word, the missing rows black (found by the
-    reliability tests' fuzzing). Anything this cannot read is left to Pillow."""
-    pos, ihdr, idat = 8, b"", []
-    while pos + 8 <= len(data):
-        length, kind = struct.unpack(">I4s", data[pos : pos + 8])
-        body = data[pos + 8 : pos + 8 + length]
-        if kind == b"IHDR":
-            ihdr = body
-        elif kind == b"IDAT":
-            idat.append(body)
-        elif kind == b"IEND":
-            break
-        pos += 12 + length
-    if len(ihdr) < 13:
-        return False
-    depth, colour, interlace = ihdr[8], ihdr[9], ihdr[12]
-    if interlace or colour not in _PNG_SAMPLES:
-        return False
-    need = height * (1 + (width * _PNG_SAMPLES[colour] * depth + 7) // 8)
-    inflate, got = zlib.decompressobj(), 0
-    try:
-        for chunk in idat:
-            while chunk and got < need:  # 1 MiB at a time: bounded memory
-                got += len(inflate.decompress(chunk, 1 << 20))
-                chunk = inflate.unconsumed_tail
-    except zlib.error:
-        return False  # corrupt: Pillow says so in its own words
-    return got < need
 
 
 def _pillow_array(im: Any) -> np.ndarray:

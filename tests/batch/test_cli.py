@@ -189,3 +189,19 @@ def test_quiet_and_json_keep_stdout_clean(photos, tmp_path, capsys, flag):
         assert out == ""
     else:
         assert json.loads(out)["done"] == 3
+
+
+def test_png_missing_rows_fails_by_name_and_the_rest_are_dreamed(tmp_path, capsys):
+    """Pillow would decode it with its last rows black; dream-batch refuses it instead."""
+    from tests.protocol.test_png import png_with_rows
+
+    src, dest = tmp_path / "in", tmp_path / "out"
+    src.mkdir()
+    Image.fromarray(photo()).save(src / "good.png")
+    (src / "short.png").write_bytes(png_with_rows(64, 48, 20))
+    assert main(["-s", str(src), "-d", str(dest), *QUICK, "--json"]) == 1
+    out = capsys.readouterr()
+    summary = json.loads(out.out)
+    assert (summary["done"], summary["failed"]) == (1, 1)
+    assert "short.png" in out.err and "truncated" in out.err
+    assert _names(dest) == ["good.png"]
