@@ -512,3 +512,25 @@ def test_random_params_are_refused_cleanly_or_in_range(params: dict[str, Any]) -
     for value in decoded.params.values():
         if isinstance(value, float):
             assert math.isfinite(value)
+
+
+# ------------------------------------------------------------------ nil, as PROTOCOL.md says
+
+
+def test_nil_where_the_type_says_or_nil_means_left_out() -> None:
+    header = dream(model=None, guide=None, style=None, params={"seed": None, "tile_size": None})
+    req = decode_request([pack(header), PIXELS_2x2], DEFAULT_LIMITS)
+    assert isinstance(req, DreamRequest)
+    assert req.model is None and req.guide is None
+
+
+@pytest.mark.parametrize(
+    "header, field",
+    [
+        (dream(priority=None), "priority"),
+        (dream(image={**RGBA_2x2, "dtype": None}), "image.dtype"),
+        (dream(params={"octave_count": None}), "params.octave_count"),
+    ],
+)
+def test_nil_elsewhere_is_a_bad_value_naming_the_field(header: dict[str, Any], field: str) -> None:
+    check([pack(header), PIXELS_2x2], ErrorCode.BAD_VALUE, field)
