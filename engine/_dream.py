@@ -97,7 +97,8 @@ def dream(
     params = (params or DreamParams()).validated()
     parts = _image.split(image)
     device = model.device
-    precision = _precision.resolve(params.precision, device)
+    h, w = parts.rgb.shape[:2]
+    precision = _precision.resolve(params.precision, device, h * w)
     seed = params.seed if params.seed is not None else random.SystemRandom().randrange(2**63)
     params = params.with_(seed=seed)
     notes: list[str] = []

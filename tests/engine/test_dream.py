@@ -229,3 +229,13 @@ def test_auto_precision_dreams_as_well_as_fp32(lite0, chelsea):
     gain32 = _objective(lite0, fp32.image) - base
     gain_auto = _objective(lite0, auto.image) - base
     assert abs(gain_auto - gain32) < 0.1 * gain32, (auto.precision, gain_auto, gain32)
+
+
+def test_auto_precision_keeps_fp32_for_tiny_images_on_the_cpu(lite0, chelsea):
+    """bf16 only pays from about 128×128 up; a thumbnail-sized dream stays fp32."""
+    from engine._precision import cpu_has_fast_bf16
+
+    tiny = engine.dream(lite0, chelsea[:60, :80].copy(), QUICK.with_(precision="auto"))
+    assert tiny.precision == "fp32"
+    large = engine.dream(lite0, chelsea[:200, :300].copy(), QUICK.with_(precision="auto"))
+    assert large.precision == ("bf16" if cpu_has_fast_bf16() else "fp32")
