@@ -51,6 +51,7 @@ class Stepper:
         #: Set when running out of memory forced smaller tiles than asked for.
         self.shrunk_to: int | None = None
         self._side = self.tile or MIN_TILE
+        self._fitted: dict[tuple[int, int], int] = {}
         # Context around each core: enough of the receptive field for equivalent gradients.
         self.margin = align(min(128, max(32, 6 * self.align)), self.align)
         self._content_base: list[Tensor] = []
@@ -98,9 +99,14 @@ class Stepper:
     # -- tiles ------------------------------------------------------------------------------
 
     def _windows(self, h: int, w: int) -> list[Tile]:
-        self._side = self.tile or fit_side(
-            h, w, self.budget, self.margin, self.align, align(MIN_TILE, self.align)
-        )
+        if self.tile is not None:
+            self._side = self.tile
+        else:
+            if (h, w) not in self._fitted:  # the same for every step of an octave
+                self._fitted[(h, w)] = fit_side(
+                    h, w, self.budget, self.margin, self.align, align(MIN_TILE, self.align)
+                )
+            self._side = self._fitted[(h, w)]
         return layout(h, w, self._side, self.margin, self.align)
 
     def _forward(self, x: Tensor) -> list[Tensor]:

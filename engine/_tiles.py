@@ -70,10 +70,22 @@ def fit_side(h: int, w: int, budget: int, margin: int, to: int, smallest: int) -
     if h * w <= budget:
         return side
     while side > smallest:
-        if largest_tile(layout(h, w, side, margin, to)) <= budget:
+        if _span(h, side, margin, to) * _span(w, side, margin, to) <= budget:
             return side
         side -= to
     return smallest
+
+
+def _span(n: int, side: int, margin: int, to: int) -> int:
+    """Pixels along one axis of the longest tile :func:`layout` makes there (O(1), so that
+    searching every side stays cheap even for a 16384-px image)."""
+    core = core_size(n, side, to)
+    if core >= n:
+        return n
+    count = math.ceil(n / core)
+    last = n - (count - 1) * core
+    inner = core + 2 * margin if count > 2 else 0
+    return min(n, max(core + margin, inner, last + margin))
 
 
 def largest_tile(tiles: list[Tile]) -> int:

@@ -77,3 +77,20 @@ def test_out_of_memory_at_the_smallest_tile_is_a_typed_error(
     monkeypatch.setattr(lite0.net, "features", never)
     with pytest.raises(engine.OutOfMemory, match="128-pixel tiles"):
         engine.dream(lite0, chelsea[:256, :256].copy(), DreamParams(steps_per_octave=1))
+
+
+@pytest.mark.parametrize("h,w", [(16384, 16384), (16384, 200), (1081, 1921), (100, 100)])
+@pytest.mark.parametrize("budget", [100_000, 1_000_000, 4_194_304])
+def test_fit_side_for_any_size_respects_the_budget(h: int, w: int, budget: int):
+    side = _tiles.fit_side(h, w, budget, margin=96, to=16, smallest=128)
+    tiles = _tiles.layout(h, w, side, 96, 16)
+    assert _tiles.largest_tile(tiles) <= budget or side == 128
+
+
+@pytest.mark.parametrize("n", [100, 1080, 1081, 2160, 3840, 5000])
+def test_the_quick_span_is_the_layouts_longest_tile(n: int):
+    """fit_side sizes tiles without building layouts; it must agree with them."""
+    for side in range(128, 4096, 48):
+        tiles = _tiles.layout(n, 64, side, 96, 16)
+        longest = max(ys.stop - ys.start for _, ys, _ in tiles)
+        assert _tiles._span(n, side, 96, 16) == longest, side
