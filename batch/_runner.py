@@ -182,7 +182,6 @@ class _EngineSlot(Slot):
 
     def __init__(self, runner: EmbeddedRunner) -> None:
         self.runner = runner
-        self._lock = threading.Lock()
 
     def dream(
         self,
@@ -195,24 +194,23 @@ class _EngineSlot(Slot):
 
         r = self.runner
         started = time.perf_counter()
-        with self._lock:
-            try:
-                result = r.engine_thread.submit(
-                    engine.dream,
-                    r.model,
-                    image,
-                    r.params,
-                    guide=r.guide,
-                    style=r.style,
-                    on_progress=on_progress,
-                    should_cancel=cancel.is_set,
-                ).result()
-            except engine.Cancelled:
-                raise Interrupted("cancelled") from None
-            except engine.EngineError as exc:
-                raise DreamFailed(str(exc)) from None
-            except MemoryError:
-                raise DreamFailed("out of memory") from None
+        try:
+            result = r.engine_thread.submit(
+                engine.dream,
+                r.model,
+                image,
+                r.params,
+                guide=r.guide,
+                style=r.style,
+                on_progress=on_progress,
+                should_cancel=cancel.is_set,
+            ).result()
+        except engine.Cancelled:
+            raise Interrupted("cancelled") from None
+        except engine.EngineError as exc:
+            raise DreamFailed(str(exc)) from None
+        except MemoryError:
+            raise DreamFailed("out of memory") from None
         meta = dict(result.metadata())
         return DreamOutput(result.image, meta, list(result.notes), time.perf_counter() - started)
 

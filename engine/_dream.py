@@ -149,7 +149,7 @@ def dream(
             detail = img - octave_base
         x = img
     if upscaled is not None:
-        x = F.interpolate(x, size=tuple(parts.rgb.shape[:2]), mode="area")
+        x = F.interpolate(x, size=(h, w), mode="area")
     rgb = x[0].permute(1, 2, 0).float().cpu().numpy()
     if stepper.shrunk_to is not None:
         notes.append(f"tile size reduced to {stepper.shrunk_to} after running out of memory")

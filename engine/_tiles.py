@@ -60,7 +60,7 @@ def available_ram() -> int | None:
 def core_size(n: int, side: int, to: int) -> int:
     """Core length along a side of ``n`` pixels split into tiles of at most ``side``:
     equal parts, each a multiple of ``to`` (the last one takes the rest)."""
-    return min(align(math.ceil(n / math.ceil(n / side)), to), align(n, to))
+    return align(math.ceil(n / math.ceil(n / side)), to)
 
 
 def fit_side(h: int, w: int, budget: int, margin: int, to: int, smallest: int) -> int:
@@ -86,11 +86,6 @@ def _span(n: int, side: int, margin: int, to: int) -> int:
     last = n - (count - 1) * core
     inner = core + 2 * margin if count > 2 else 0
     return min(n, max(core + margin, inner, last + margin))
-
-
-def largest_tile(tiles: list[Tile]) -> int:
-    """Pixels of the largest tile, margins included."""
-    return max((ys.stop - ys.start) * (xs.stop - xs.start) for _, ys, xs in tiles)
 
 
 def layout(h: int, w: int, side: int, margin: int, to: int) -> list[Tile]:

@@ -47,8 +47,10 @@ class SpaceToDepthConv(nn.Module):
 
     def __init__(self, conv: nn.Conv2d, pads: PadFn) -> None:
         super().__init__()
-        if conv.stride != (2, 2) or conv.dilation != (1, 1) or conv.groups != 1:
-            raise ValueError("only stride-2, undilated, ungrouped convolutions are recast")
+        if not recastable(conv):
+            raise ValueError(
+                "only stride-2, undilated, ungrouped, zero-padded convolutions are recast"
+            )
         o, c, kh, kw = conv.weight.shape
         self.kernel = (kh, kw)
         self.pads = pads
@@ -67,9 +69,9 @@ class SpaceToDepthConv(nn.Module):
         # Pad (or crop: F.pad takes negative sizes) the far sides to exactly the even size
         # that yields the output size, so the result needs no crop (a crop's backward is a
         # full-size zero fill and copy, as slow as the conv itself at this resolution).
-        kh, kw = self.weight.shape[-2:]
-        far_h = 2 * (out_h + kh - 1) - x.shape[-2] - top
-        far_w = 2 * (out_w + kw - 1) - x.shape[-1] - left
+        half_h, half_w = self.weight.shape[-2:]
+        far_h = 2 * (out_h + half_h - 1) - x.shape[-2] - top
+        far_w = 2 * (out_w + half_w - 1) - x.shape[-1] - left
         blocks = F.pixel_unshuffle(F.pad(x, [left, far_w, top, far_h]), 2)
         if x.is_contiguous(memory_format=torch.channels_last):
             # pixel_unshuffle returns NCHW; a format change would follow the conv otherwise
@@ -77,19 +79,22 @@ class SpaceToDepthConv(nn.Module):
         return F.conv2d(blocks, self.weight, self.bias)
 
 
+def recastable(conv: nn.Conv2d) -> bool:
+    """Whether :class:`SpaceToDepthConv` computes what ``conv`` computes."""
+    return (
+        conv.stride == (2, 2)
+        and conv.dilation == (1, 1)
+        and conv.groups == 1
+        and conv.padding_mode == "zeros"
+    )
+
+
 def recast_stem_convs(module: nn.Module, pads_of: Callable[[nn.Conv2d], PadFn | None]) -> None:
     """Replace every stride-2 convolution with ≤ 4 input channels by a
     :class:`SpaceToDepthConv`. ``pads_of(conv)`` gives its padding (``None``: keep it)."""
     for parent in list(module.modules()):
         for name, child in list(parent.named_children()):
-            if (
-                isinstance(child, nn.Conv2d)
-                and child.in_channels <= 4
-                and child.stride == (2, 2)
-                and child.dilation == (1, 1)
-                and child.groups == 1
-                and child.padding_mode == "zeros"
-            ):
+            if isinstance(child, nn.Conv2d) and child.in_channels <= 4 and recastable(child):
                 pads = pads_of(child)
                 if pads is not None:
                     setattr(parent, name, SpaceToDepthConv(child, pads))
