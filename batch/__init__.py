@@ -1,6 +1,6 @@
 """dream-batch: DeepDream for folders, single images, globs and video frames.
 
-Command line: ``dream-batch -s SOURCE -d DEST [options]`` (see :mod:`batch.cli`).
+Command line: ``dream-batch -s SOURCE -d DEST [options]`` (see :mod:`dreamd.batch.cli`).
 Runs against a dreamd daemon when one answers, otherwise runs the engine in-process.
 
 :func:`read_params` reads back the parameters recorded in an output file.
@@ -8,8 +8,7 @@ Runs against a dreamd daemon when one answers, otherwise runs the engine in-proc
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
-
+from .. import __version__
 from ._imageio import read_params
 
 __all__ = ["__version__", "read_params"]

@@ -1,4 +1,4 @@
-"""``python -m batch`` is ``dream-batch``."""
+"""``python -m dreamd.batch`` is ``dream-batch``."""
 
 from .cli import main
 

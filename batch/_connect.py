@@ -98,7 +98,7 @@ def _ignored_flags(args: argparse.Namespace, runner: Runner) -> None:
 def _default_endpoint() -> str | None:
     """The default endpoint when something may listen there (an ipc socket file exists)."""
     try:
-        import protocol
+        from dreamd import protocol
 
         endpoint = protocol.resolve_endpoint(None)
     except (ImportError, ValueError):

@@ -55,7 +55,7 @@ def connect(
     Raises:
         RunnerLost: nothing answers there, or it does not speak our protocol.
     """
-    import protocol
+    from dreamd import protocol
 
     sock = protocol.ipc_path(endpoint) if endpoint.startswith("ipc://") else None
     if sock is not None and not sock.exists():
@@ -102,7 +102,7 @@ def curve_keys(endpoints: list[str], server_keys: list[Any] | None, client_key: 
             f"give --server-key once, or once per --connect ({len(endpoints)}), "
             f"not {len(server_keys)} times"
         )
-    import protocol
+    from dreamd import protocol
 
     keys = []
     for server in server_keys if len(server_keys) > 1 else server_keys * len(endpoints):
@@ -217,7 +217,7 @@ class _DaemonSlot(Slot):
         cancel: threading.Event,
         bits: int = 16,
     ) -> DreamOutput:
-        import protocol
+        from dreamd import protocol
 
         r = self.runner
         wire = _wire_image(image, bits)
@@ -272,7 +272,7 @@ class _DaemonSlot(Slot):
 
 def _wire_image(pixels: np.ndarray, bits: int) -> Any:
     """float32 (H, W, C) → a raw protocol image: u8 for 8-bit sources, else u16."""
-    import protocol
+    from dreamd import protocol
 
     h, w, c = pixels.shape
     clipped = np.clip(pixels, 0.0, 1.0)

@@ -21,7 +21,7 @@ from typing import IO, Any
 import numpy as np
 from PIL import Image, JpegImagePlugin, PngImagePlugin, TiffImagePlugin, UnidentifiedImageError
 
-import protocol
+from dreamd import protocol
 
 from . import _deep
 from ._errors import ImageError, ImageTooLarge, UnreadableImage, WriteFailed

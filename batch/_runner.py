@@ -142,7 +142,7 @@ class EmbeddedRunner(Runner):
         loaded: Any,
         styled: bool,
     ) -> None:
-        import engine
+        from dreamd import engine
 
         if loaded is None:
             try:
@@ -190,7 +190,7 @@ class _EngineSlot(Slot):
         cancel: threading.Event,
         bits: int = 16,
     ) -> DreamOutput:
-        import engine
+        from dreamd import engine
 
         r = self.runner
         started = time.perf_counter()
@@ -233,7 +233,7 @@ def list_layers(
     model: str = "auto", device: str = "cpu", weights: str | None = None
 ) -> tuple[str, str, list[dict[str, Any]]]:
     """(model name, default layer, layers as dicts) of a model loaded here."""
-    import engine
+    from dreamd import engine
 
     try:
         m = engine.load_model(model, resolve_device(device), weights=weights)

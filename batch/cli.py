@@ -479,7 +479,7 @@ def _finish(
 
 def _check_params(params: dict[str, Any]) -> None:
     """Types and ranges, as the daemon and the engine check them (without loading torch)."""
-    import protocol
+    from dreamd import protocol
 
     try:
         protocol.check_params(params, protocol.DEFAULT_LIMITS)

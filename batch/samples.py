@@ -1,4 +1,4 @@
-"""``python -m batch.samples DEST``: write a few freely licensed sample photos to DEST.
+"""``python -m dreamd.batch.samples DEST``: write a few freely licensed sample photos to DEST.
 
 The photos come from scikit-image's bundled data (no network): Chelsea the cat and the
 coffee cup (CC0), the astronaut Eileen Collins and a rocket launch (NASA, public domain),
@@ -63,7 +63,7 @@ def write_samples(dest: Path, max_side: int = 320) -> list[Path]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m batch.samples", description=__doc__)
+    p = argparse.ArgumentParser(prog="python -m dreamd.batch.samples", description=__doc__)
     p.add_argument("dest", type=Path, help="folder to write the photos into")
     p.add_argument("--max-side", type=int, default=320, help="longest side in pixels (320)")
     args = p.parse_args(argv)

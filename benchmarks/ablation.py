@@ -32,8 +32,8 @@ STEPS = [
 
 
 def run_one(model_name: str, width: int, height: int, off: list[str], tile: int | None) -> float:
-    import engine
-    from engine.models import _base
+    from dreamd import engine
+    from dreamd.engine.models import _base
 
     if "s2d" in off:
         _base.recast_stem_convs = lambda module, pads_of: None  # type: ignore[assignment]

@@ -27,9 +27,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-import engine
-from engine.models import efficientnet_lite0 as lite0_mod
-from engine.models import googlenet as googlenet_mod
+from dreamd import engine
+from dreamd.engine.models import efficientnet_lite0 as lite0_mod
+from dreamd.engine.models import googlenet as googlenet_mod
 
 DEFAULTS = engine.DreamParams()
 

@@ -26,8 +26,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-import engine
-import protocol
+from dreamd import engine, protocol
 
 DEFAULTS = engine.DreamParams(seed=0)
 
@@ -62,7 +61,7 @@ def protocol_overhead(width: int, height: int) -> dict[str, float]:
             [
                 sys.executable,
                 "-m",
-                "daemon",
+                "dreamd.daemon",
                 "serve",
                 "--bind",
                 endpoint,
@@ -117,7 +116,7 @@ def batch_busy(frames: int, width: int, height: int) -> dict[str, float]:
     """Run dream-batch in this process with engine.dream wrapped to add up its time."""
     from PIL import Image
 
-    import batch.cli
+    from dreamd.batch import cli as batch_cli
 
     busy = [0.0]
     real = engine.dream
@@ -139,7 +138,7 @@ def batch_busy(frames: int, width: int, height: int) -> dict[str, float]:
         engine.dream = timed  # type: ignore[assignment]
         try:
             started = time.perf_counter()
-            code = batch.cli.main(
+            code = batch_cli.main(
                 [
                     "-s",
                     str(src),

@@ -2,7 +2,7 @@
 
 A long-running process that keeps a dream model resident on each device and serves
 dream requests over ZeroMQ (see ``protocol/PROTOCOL.md``). Run it with ``dreamd serve``;
-the rest of the command line is in :mod:`daemon.cli`.
+the rest of the command line is in :mod:`dreamd.daemon.cli`.
 
 Modules, one job each:
 
@@ -19,11 +19,6 @@ Modules, one job each:
 
 from __future__ import annotations
 
-from importlib import metadata as _metadata
-
-try:
-    __version__ = _metadata.version("dreamd")
-except _metadata.PackageNotFoundError:  # running from a source tree
-    __version__ = "0.1.0"
+from .. import __version__
 
 __all__ = ["__version__"]

@@ -1,4 +1,4 @@
-"""``python -m daemon``: the same as the ``dreamd`` command."""
+"""``python -m dreamd.daemon``: the same as the ``dreamd`` command."""
 
 from __future__ import annotations
 

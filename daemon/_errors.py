@@ -61,7 +61,7 @@ INTERNAL = "INTERNAL"
 
 def classify(exc: BaseException) -> tuple[str, str, str | None]:
     """``(code name, human message, offending field or None)`` for any exception."""
-    import engine  # here, so that client commands do not pay for importing torch
+    from dreamd import engine  # here, so that client commands do not pay for importing torch
 
     if isinstance(exc, JobError):
         return exc.code, str(exc), exc.field

@@ -13,9 +13,9 @@ import shutil
 import tempfile
 from pathlib import Path
 
-import engine
-from engine import _weights
-from engine.models import googlenet
+from dreamd import engine
+from dreamd.engine import _weights
+from dreamd.engine.models import googlenet
 
 from ._errors import DaemonError, ExitCode
 

@@ -1,7 +1,7 @@
 """Wire images ⇄ float32 arrays, in the worker thread (decoding costs CPU time).
 
 Raw frames become numpy views of the received frame (``np.frombuffer``, no copy) and then
-``engine.to_float``; encoded files go through Pillow. The reply has the request's form:
+``dreamd.engine.to_float``; encoded files go through Pillow. The reply has the request's form:
 same encoding, dtype and channel count. Alpha, gray and 16-bit survive, since the engine
 works on float32 and keeps the alpha channel aside.
 
@@ -21,8 +21,7 @@ from typing import Any
 
 import numpy as np
 
-import engine
-import protocol
+from dreamd import engine, protocol
 
 from . import _errors
 from ._errors import JobError

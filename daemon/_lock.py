@@ -46,7 +46,7 @@ else:
 
 def default_lock_dir() -> Path:
     """Where locks of non-ipc endpoints live: the default socket's private folder."""
-    import protocol
+    from dreamd import protocol
 
     sock = protocol.ipc_path(protocol.default_endpoint())
     if sock is not None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import protocol
+from dreamd import protocol
 
 from . import _security
 from ._errors import ConfigError

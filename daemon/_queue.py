@@ -19,7 +19,7 @@ from collections.abc import Hashable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-import engine
+from dreamd import engine
 
 #: Who sent a job: (index of the ROUTER socket, routing identity).
 ClientKey = tuple[int, bytes]

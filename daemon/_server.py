@@ -20,8 +20,7 @@ from typing import Any
 
 import zmq
 
-import engine
-import protocol
+from dreamd import engine, protocol
 
 from . import __version__, _devices, _errors, _images, _security
 from ._errors import ConfigError, JobError

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import torch
 
-import engine
+from dreamd import engine
 
 from . import _errors
 from ._errors import JobError

@@ -212,7 +212,7 @@ def _client_args(c: argparse.ArgumentParser) -> None:
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
-    import protocol
+    from dreamd import protocol
 
     from . import _log
     from ._preflight import preflight
@@ -282,7 +282,7 @@ def _serve(
     old = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
     if early:
         server.request_stop(early[0])
-    import engine
+    from dreamd import engine
 
     try:
         server.start(checked)
@@ -314,7 +314,7 @@ def _positive(value: Any, flag: str) -> Any:
 
 
 def _limits(args: argparse.Namespace) -> Any:
-    import protocol
+    from dreamd import protocol
 
     changes: dict[str, int] = {}
     for flag, name in (
@@ -354,7 +354,7 @@ def _sd_notify(state: str) -> None:
 
 
 def _client(args: argparse.Namespace) -> Any:
-    import protocol
+    from dreamd import protocol
 
     try:
         endpoint = protocol.resolve_endpoint(args.connect)
@@ -373,7 +373,7 @@ def _client(args: argparse.Namespace) -> Any:
 
 
 def _ask(args: argparse.Namespace, layers: bool = False) -> dict[str, Any]:
-    import protocol
+    from dreamd import protocol
 
     client = _client(args)
     try:
@@ -471,7 +471,7 @@ def _cmd_layers(args: argparse.Namespace) -> int:
 
 
 def _cmd_stop(args: argparse.Namespace) -> int:
-    import protocol
+    from dreamd import protocol
 
     from ._lock import LockInfo, default_lock_dir, is_held, lock_path
 
@@ -568,7 +568,7 @@ def _cmd_gimp(args: argparse.Namespace) -> int:
 
     try:
         # Imported by name: the plug-in package is optional and type-checked on its own.
-        installer: Any = importlib.import_module("gimp_plugin.installer")
+        installer: Any = importlib.import_module("dreamd.gimp.installer")
     except ImportError as exc:
         _err(f"the GIMP plug-in installer is not available in this installation ({exc})")
         return ExitCode.UNAVAILABLE

@@ -4,7 +4,7 @@
     >>> result = engine.dream(model, image, engine.DreamParams(steps_per_octave=10))
 
 Images are float32 (H, W, C) arrays in [0, 1]; see :func:`to_float` / :func:`from_float`.
-Errors derive from :class:`EngineError` (see ``engine._errors`` for the tree).
+Errors derive from :class:`EngineError` (see ``dreamd.engine._errors`` for the tree).
 """
 
 from ._catalogue import Layer, LayerCatalogue

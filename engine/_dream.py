@@ -75,7 +75,7 @@ def dream(
     """Dream ``image`` with ``model``.
 
     Args:
-        model: from :func:`engine.load_model`.
+        model: from :func:`dreamd.engine.load_model`.
         image: float32 (H, W, C) in [0, 1], C = 1 (gray), 2 (gray+alpha), 3 (RGB), 4 (RGBA).
         params: :class:`DreamParams`; defaults are the original notebook's.
         guide: optional float32 (H', W', C') image whose features the dream moves towards.

@@ -32,10 +32,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .. import __version__
+
 PLUGIN_NAME = "dreamd_deepdream"
 SCRIPT_NAME = f"{PLUGIN_NAME}.py"
 CONFIG_NAME = f"{PLUGIN_NAME}.json"
 VENDOR_DIR = "vendor"
+#: Where the plug-in's copy of dreamd.protocol goes, inside the plug-in's folder.
+VENDORED_PROTOCOL = Path("dreamd", "protocol")
 #: Requirements for GIMP's Python when it lacks them (pip syntax).
 VENDOR_REQUIREMENTS = ("pyzmq>=25", "msgpack>=1.0")
 #: Python modules the plug-in needs, and the distribution packages that provide them.
@@ -373,9 +377,20 @@ def vendor_wheels(
 
 
 def _protocol_source() -> Path:
-    import protocol
+    from dreamd import protocol
 
     return Path(protocol.__file__).resolve().parent
+
+
+def _vendor_protocol(plugin: Path) -> None:
+    """Copy ``dreamd.protocol`` into ``plugin/dreamd/protocol``, under a ``dreamd`` package of
+    its own that carries this dreamd's version, so the plug-in imports it by its real name."""
+    _copytree(_protocol_source(), plugin / VENDORED_PROTOCOL)
+    (plugin / "dreamd" / "__init__.py").write_text(
+        '"""dreamd.protocol, vendored into the GIMP plug-in by `dreamd gimp install`."""\n'
+        f"__version__ = {__version__!r}\n",
+        encoding="utf-8",
+    )
 
 
 def _protocol_version(protocol_dir: Path) -> str | None:
@@ -418,15 +433,6 @@ def _copytree(src: Path, dst: Path) -> None:
         if src == SOURCE_DIR
         else shutil.ignore_patterns("__pycache__", "*.pyc", "*.pyo"),
     )
-
-
-def _dreamd_version() -> str:
-    try:
-        from importlib.metadata import version
-
-        return version("dreamd")
-    except Exception:
-        return "unknown"
 
 
 def install(
@@ -500,7 +506,7 @@ def install(
         _copytree(SOURCE_DIR, staging)
         script = staging / SCRIPT_NAME
         script.chmod(script.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
-        _copytree(_protocol_source(), staging / "protocol")
+        _vendor_protocol(staging)
         if use_vendor:
             version = info.version if info else python_version
             platform = info.platform if info else python_platform
@@ -531,8 +537,8 @@ def install(
             "deps": "vendor" if use_vendor else "system",
             "python": info.version if info else python_version,
             "python_command": py_cmd,
-            "protocol_version": _protocol_version(staging / "protocol"),
-            "installed_by": f"dreamd {_dreamd_version()}",
+            "protocol_version": _protocol_version(staging / VENDORED_PROTOCOL),
+            "installed_by": f"dreamd {__version__}",
         }
         (staging / CONFIG_NAME).write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
         if target.exists():
@@ -544,7 +550,7 @@ def install(
     if not start_argv:
         messages.append("the plug-in will not start the daemon itself: run `dreamd serve`")
     messages.append("restart GIMP, then use Filters ▸ Artistic ▸ DeepDream…")
-    return InstallResult(target, config, config["deps"], info, messages)
+    return InstallResult(target, config, "vendor" if use_vendor else "system", info, messages)
 
 
 def uninstall(gimp_dir: Path | str | None = None) -> Path | None:
@@ -618,7 +624,7 @@ def doctor(
         )
     )
 
-    vendored = target / "protocol"
+    vendored = target / VENDORED_PROTOCOL
     have_proto = (vendored / "__init__.py").is_file()
     v_inst = _protocol_version(vendored) if have_proto else None
     try:
@@ -713,11 +719,12 @@ def doctor(
 
 def _check_daemon(endpoint: str | None, config: Mapping[str, Any]) -> Check:
     try:
-        import protocol
+        from dreamd import protocol
     except ImportError as exc:
         return Check(
             "daemon reachable", False, f"cannot import protocol: {exc}", "reinstall dreamd"
         )
+    ep: str | None
     try:
         ep = protocol.resolve_endpoint(endpoint)
     except Exception:

@@ -5,7 +5,7 @@ it. The protocol itself is specified in ``PROTOCOL.md`` next to this file.
 
 Client side::
 
-    from protocol import Client, Image, Timeout
+    from dreamd.protocol import Client, Image, Timeout
 
     with Client(timeout=Timeout(connect=5, reply=10)) as client:
         image = Image.raw(pixels, width, height, channels=4)
@@ -19,6 +19,9 @@ the answers.
 
 from __future__ import annotations
 
+# dreamd's version (the wire version is PROTOCOL_VERSION). In the GIMP plug-in's vendored copy
+# the installer writes it into that copy's ``dreamd/__init__.py``.
+from .. import __version__
 from ._client import POLL_SLICE, CancelFlag, Client, Job, ProgressCallback
 from ._curve import CurveKeys, create_keypair
 from ._endpoints import (
@@ -74,10 +77,6 @@ from ._png import png_truncated
 from ._timeouts import Timeout
 from ._version import HEARTBEAT_INTERVAL, PROTOCOL_VERSION, SUPPORTED_VERSIONS
 
-#: Version of this package (the wire version is PROTOCOL_VERSION). A plain literal on
-#: purpose: the GIMP installer reads it from this file without importing the package.
-__version__ = "0.1.0"
-
 __all__ = [
     "DEFAULT_LIMITS",
     "DEFAULT_PORT",
@@ -129,6 +128,7 @@ __all__ = [
     "Timeout",
     "Unreachable",
     "VersionMismatch",
+    "__version__",
     "check_endpoint",
     "check_params",
     "create_keypair",

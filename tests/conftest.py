@@ -13,7 +13,7 @@ os.environ.setdefault("DREAMD_OFFLINE", "1")
 
 @pytest.fixture(scope="session")
 def lite0():
-    import engine
+    from dreamd import engine
 
     return engine.load_model("efficientnet-lite0", "cpu")
 
@@ -22,7 +22,7 @@ def lite0():
 def chelsea() -> np.ndarray:
     from skimage import data
 
-    import engine
+    from dreamd import engine
 
     return engine.to_float(data.chelsea())
 
@@ -32,7 +32,7 @@ def small_cat(chelsea: np.ndarray) -> np.ndarray:
     """A 96×64 RGB crop-and-resize of chelsea: big enough to dream, cheap on a CPU."""
     from PIL import Image
 
-    import engine
+    from dreamd import engine
 
     im = Image.fromarray(engine.from_float(chelsea, np.uint8)).resize((96, 64), Image.LANCZOS)
     return engine.to_float(np.asarray(im))

@@ -134,7 +134,7 @@ class DeepDream(Gimp.PlugIn):
         settings = logic.load_config()
 
         try:
-            import protocol
+            from dreamd import protocol
         except ImportError as exc:
             return _error(procedure, logic.friendly_error(exc, settings, None))
 
@@ -306,7 +306,7 @@ class DeepDream(Gimp.PlugIn):
 
     def _run_job(self, client, picture, params, model, guide_image, style_image=None):
         """Run the dream in a thread; this (GIMP's) thread drives the progress bar."""
-        events = queue.Queue()
+        events: queue.Queue = queue.Queue()
         cancel = threading.Event()
         outcome = {}
 

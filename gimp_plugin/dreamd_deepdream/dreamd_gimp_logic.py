@@ -2,7 +2,7 @@
 
 This file is copied next to ``dreamd_deepdream.py`` in GIMP's plug-in folder and imported
 there as a top-level module; the tests import it from the source tree as
-``gimp_plugin.dreamd_deepdream.dreamd_gimp_logic``. It must only use the standard
+``dreamd.gimp.dreamd_deepdream.dreamd_gimp_logic``. It must only use the standard
 library (it runs under GIMP's own Python) and must not import ``gi``.
 """
 

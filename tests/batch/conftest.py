@@ -47,7 +47,7 @@ def exif_with(orientation: int | None = None) -> Image.Exif:
 
 def write_odd_images(folder: Path) -> dict[str, dict[str, object]]:
     """Every kind of input a batch meets; returns name → what the output must keep."""
-    from batch import _deep
+    from dreamd.batch import _deep
 
     folder.mkdir(parents=True, exist_ok=True)
     cat = photo("chelsea")
@@ -202,10 +202,10 @@ def photos(tmp_path: Path) -> Path:
 def run_cli(
     args: Sequence[str], timeout: float = 180, **kw: object
 ) -> subprocess.CompletedProcess[str]:
-    """``python -m batch ARGS`` in a subprocess, from the repository root."""
+    """``python -m dreamd.batch ARGS`` in a subprocess, from the repository root."""
     env = {**os.environ, "DREAMD_OFFLINE": "1", "PYTHONUNBUFFERED": "1"}
     return subprocess.run(
-        [sys.executable, "-m", "batch", *args],
+        [sys.executable, "-m", "dreamd.batch", *args],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -218,7 +218,7 @@ def run_cli(
 
 @pytest.fixture(scope="session")
 def lite0_model():
-    import engine
+    from dreamd import engine
 
     return engine.load_model("efficientnet-lite0", "cpu")
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from batch._blend import RANDOM_RANGE, Blend, mix
-from batch._errors import UsageError
+from dreamd.batch._blend import RANDOM_RANGE, Blend, mix
+from dreamd.batch._errors import UsageError
 
 
 def test_random_keeps_the_original_range_and_is_reproducible():

@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from batch._imageio import read_image, read_params
-from batch.cli import main
+from dreamd.batch._imageio import read_image, read_params
+from dreamd.batch.cli import main
 
 from .conftest import QUICK, ROOT, photo, run_cli, write_bad_files, write_odd_images
 
@@ -75,7 +75,7 @@ def test_nothing_to_do_needs_no_model(photos, tmp_path, capsys, monkeypatch):
     def no_model(*a, **k):
         raise AssertionError("the model was loaded")
 
-    monkeypatch.setattr("batch._connect.choose_runner", no_model)
+    monkeypatch.setattr("dreamd.batch._connect.choose_runner", no_model)
     assert main(["-s", str(photos), "-d", str(dest), *QUICK]) == 0
     assert "outputs exist already" in capsys.readouterr().out
 
@@ -147,7 +147,7 @@ def test_ctrl_c_leaves_no_partial_file_and_the_same_command_resumes(tmp_path):
             "cpu", "--octave-count", "2", "--steps-per-octave", "40", "--seed", "1"]  # fmt: skip
     env = {**os.environ, "DREAMD_OFFLINE": "1", "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "batch", *args],
+        [sys.executable, "-m", "dreamd.batch", *args],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,

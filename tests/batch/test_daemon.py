@@ -18,16 +18,16 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from batch import _connect, _daemon
-from batch._imageio import read_params
-from batch.cli import main
+from dreamd.batch import _connect, _daemon
+from dreamd.batch._imageio import read_params
+from dreamd.batch.cli import main
 
 from .conftest import QUICK, ROOT, photo
 
-protocol = pytest.importorskip("protocol")
+protocol = pytest.importorskip("dreamd.protocol")
 
 
-DREAMD = [sys.executable, "-m", "daemon", "serve"]
+DREAMD = [sys.executable, "-m", "dreamd.daemon", "serve"]
 DREAMD_MODEL = ["--model", "efficientnet-lite0", "--device", "cpu"]
 
 
@@ -211,7 +211,7 @@ def _kill_after_first_output(daemon: Dreamd, folder: Path) -> threading.Thread:
     return t
 
 
-BATCH = [sys.executable, "-m", "batch"]
+BATCH = [sys.executable, "-m", "dreamd.batch"]
 SLOW = ["--model", "efficientnet-lite0", "--octave-count", "2", "--steps-per-octave", "25",
         "--seed", "3"]  # fmt: skip
 

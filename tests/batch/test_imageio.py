@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 from PIL import Image, ImageOps
 
-from batch import _deep
-from batch._errors import ImageTooLarge, UnreadableImage, WriteFailed
-from batch._imageio import (
+from dreamd.batch import _deep
+from dreamd.batch._errors import ImageTooLarge, UnreadableImage, WriteFailed
+from dreamd.batch._imageio import (
     Limits,
     clean_stale_temps,
     orient,
@@ -235,7 +235,7 @@ def test_writes_are_atomic_and_failures_leave_nothing(tmp_path, monkeypatch):
     def boom(*a, **k):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr("batch._imageio._encode", boom)
+    monkeypatch.setattr("dreamd.batch._imageio._encode", boom)
     with pytest.raises(WriteFailed, match="No space left"):
         write_image(loaded.pixels, loaded.info, dest)
     assert dest.read_bytes() == b"old complete file"

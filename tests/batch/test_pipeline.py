@@ -10,15 +10,15 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from batch._blend import Blend, mix
-from batch._errors import Interrupted, RunnerLost
-from batch._imageio import read_image, read_params
-from batch._pipeline import Job, Pipeline, Settings, plan_lanes
-from batch._progress import Display
-from batch._report import Report
-from batch._runner import DreamOutput, Runner, Slot
-from batch._sources import find_sources
-from batch.cli import _plan
+from dreamd.batch._blend import Blend, mix
+from dreamd.batch._errors import Interrupted, RunnerLost
+from dreamd.batch._imageio import read_image, read_params
+from dreamd.batch._pipeline import Job, Pipeline, Settings, plan_lanes
+from dreamd.batch._progress import Display
+from dreamd.batch._report import Report
+from dreamd.batch._runner import DreamOutput, Runner, Slot
+from dreamd.batch._sources import find_sources
+from dreamd.batch.cli import _plan
 
 from .conftest import photo, write_bad_files
 
@@ -243,8 +243,8 @@ def test_a_full_disk_stops_the_batch_once_with_a_clear_error(tmp_path, monkeypat
     # fails as a full disk does, and nothing after it is dreamed only to fail the same way.
     import errno
 
-    from batch import _pipeline
-    from batch._errors import WriteFailed
+    from dreamd.batch import _pipeline
+    from dreamd.batch._errors import WriteFailed
 
     real = _pipeline.write_image
     writes = {"n": 0}

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import io
 
-from batch._progress import Display, QuietDisplay
-from batch._report import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, Report
+from dreamd.batch._progress import Display, QuietDisplay
+from dreamd.batch._report import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, Report
 
 
 def _report(total: int, quiet: bool = False) -> tuple[Report, io.StringIO, io.StringIO]:

@@ -7,8 +7,8 @@ import threading
 import numpy as np
 import pytest
 
-from batch._errors import DreamFailed, Interrupted, UsageError
-from batch._runner import EmbeddedRunner, list_layers, resolve_device
+from dreamd.batch._errors import DreamFailed, Interrupted, UsageError
+from dreamd.batch._runner import EmbeddedRunner, list_layers, resolve_device
 
 from .conftest import photo
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import io
 
-from batch._imageio import read_image
-from batch._progress import BarDisplay, make_display
-from batch.samples import main as samples_main
+from dreamd.batch._imageio import read_image
+from dreamd.batch._progress import BarDisplay, make_display
+from dreamd.batch.samples import main as samples_main
 
 
 def test_samples_cover_jpeg_alpha_and_16_bit(tmp_path, capsys):

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from batch._errors import UsageError
-from batch._sources import find_sources
+from dreamd.batch._errors import UsageError
+from dreamd.batch._sources import find_sources
 
 
 def _touch(root: Path, *names: str) -> None:

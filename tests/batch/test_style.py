@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from batch._imageio import Limits, read_image, read_params
-from batch.cli import main
+from dreamd.batch._imageio import Limits, read_image, read_params
+from dreamd.batch.cli import main
 
 from .conftest import QUICK, photo, run_cli
 
@@ -46,7 +46,7 @@ def _pixels(folder: Path) -> dict[str, np.ndarray]:
 def test_style_embedded_takes_on_the_style_and_records_it(
     pictures, style_file, tmp_path, capsys, lite0_model
 ):
-    import engine
+    from dreamd import engine
 
     flags = ["--embedded", "--style-weight", "2", "--content-weight", "0.25", "--style-layer",
              "block2", "--style-layer", "BLOCK4", "--content-layer", "block7"]  # fmt: skip
@@ -97,7 +97,7 @@ def test_blend_and_style_over_frames_is_reproducible(pictures, style_file, tmp_p
 
 
 def test_a_big_style_image_is_scaled_down_once(tmp_path):
-    from batch.cli import STYLE_MAX_SIDE, read_style
+    from dreamd.batch.cli import STYLE_MAX_SIDE, read_style
 
     path = tmp_path / "big.png"
     Image.fromarray(photo("coffee", (1500, 1000))).save(path)
@@ -132,7 +132,7 @@ def test_style_errors_are_usage_errors(pictures, style_file, tmp_path, capsys):
 
 @pytest.fixture(scope="module")
 def dreamd() -> Iterator[str]:
-    pytest.importorskip("protocol")
+    pytest.importorskip("dreamd.protocol")
     from .test_daemon import Dreamd
 
     folder = Path(tempfile.mkdtemp(prefix="dbs"))  # ipc paths must stay short

@@ -26,7 +26,7 @@ import numpy as np
 import pytest
 import zmq
 
-import protocol
+from dreamd import protocol
 
 ROOT = Path(__file__).resolve().parents[2]
 READY_TIMEOUT = 120.0
@@ -120,12 +120,12 @@ def start_daemon(
     wait: bool = True,
     env: dict[str, str] | None = None,
 ) -> Daemon:
-    """Start ``python -m daemon serve`` with efficientnet-lite0 on the CPU."""
+    """Start ``python -m dreamd.daemon serve`` with efficientnet-lite0 on the CPU."""
     workdir.mkdir(parents=True, exist_ok=True)
     runtime = workdir / "run"
     runtime.mkdir(mode=0o700, exist_ok=True)
     binds = list(binds or [f"ipc://{runtime}/dreamd/dreamd.sock"])
-    args = [sys.executable, "-m", "daemon", "serve", "--model", "efficientnet-lite0"]
+    args = [sys.executable, "-m", "dreamd.daemon", "serve", "--model", "efficientnet-lite0"]
     args += ["--device", "cpu"]
     for b in binds:
         args += ["--bind", b]

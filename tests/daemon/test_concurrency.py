@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-import protocol
+from dreamd import protocol
 
 from .conftest import QUICK, Daemon, make_pixels, raw_image
 

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 from PIL import Image as PILImage
 
-import protocol
-from daemon import _images
-from daemon._errors import JobError
+from dreamd import protocol
+from dreamd.daemon import _images
+from dreamd.daemon._errors import JobError
 
 from .conftest import QUICK, Daemon, make_pixels, raw_image
 

@@ -29,7 +29,7 @@ def dreamd(
     *args: str, env: dict[str, str] | None = None, timeout: float = 120
 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "daemon", *args],
+        [sys.executable, "-m", "dreamd.daemon", *args],
         capture_output=True,
         text=True,
         timeout=timeout,

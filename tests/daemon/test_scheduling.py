@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-import protocol
+from dreamd import protocol
 
 from .conftest import (
     LONG,
@@ -146,7 +146,8 @@ _VANISHING_CLIENT = textwrap.dedent(
     """
     import sys, time
     sys.path.insert(0, {root!r})
-    import numpy as np, protocol
+    import numpy as np
+    from dreamd import protocol
     pixels = np.zeros((48, 64, 3), np.uint8)
     c = protocol.Client({endpoint!r}, timeout=protocol.Timeout(connect=20, reply=30))
     image = protocol.Image.raw(pixels.tobytes(), 64, 48, 3)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import zmq.auth
 
-import protocol
+from dreamd import protocol
 
 from .conftest import (
     QUICK,
@@ -24,12 +24,15 @@ from .conftest import (
     start_daemon,
 )
 
+#: The dreamd command, run from this checkout.
+DREAMD_CMD = [sys.executable, "-m", "dreamd.daemon"]
+
 
 @pytest.fixture(scope="module")
 def keys(tmp_path_factory: pytest.TempPathFactory) -> Path:
     curve = tmp_path_factory.mktemp("curve")
     proc = subprocess.run(
-        [sys.executable, "-m", "daemon", "keygen", "--curve-dir", str(curve), "--client", "alice"],
+        [*DREAMD_CMD, "keygen", "--curve-dir", str(curve), "--client", "alice"],
         capture_output=True,
         text=True,
         env=daemon_env(curve),
@@ -95,7 +98,7 @@ def test_local_ipc_needs_no_keys_and_cli_passes_keys(curve_daemon: Daemon, keys:
         [
             sys.executable,
             "-m",
-            "daemon",
+            "dreamd.daemon",
             "status",
             "--connect",
             curve_daemon.tcp,
@@ -120,7 +123,7 @@ def test_missing_or_readable_keys_refuse_to_start(tmp_path: Path, keys: Path) ->
             [
                 sys.executable,
                 "-m",
-                "daemon",
+                "dreamd.daemon",
                 "serve",
                 "--bind",
                 f"tcp://0.0.0.0:{free_port()}",
@@ -138,7 +141,7 @@ def test_missing_or_readable_keys_refuse_to_start(tmp_path: Path, keys: Path) ->
     assert proc.returncode == 4 and "dreamd keygen" in proc.stderr
     leaky = tmp_path / "leaky"
     subprocess.run(
-        [sys.executable, "-m", "daemon", "keygen", "--curve-dir", str(leaky)],
+        [*DREAMD_CMD, "keygen", "--curve-dir", str(leaky)],
         check=True,
         capture_output=True,
         env=daemon_env(tmp_path),

@@ -8,8 +8,7 @@ import uuid
 import numpy as np
 import pytest
 
-import engine
-import protocol
+from dreamd import engine, protocol
 
 from .conftest import Daemon, RawClient, dream_frames, header, raw_client, raw_image
 

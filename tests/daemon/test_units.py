@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-import engine
-from daemon import _errors, _security
-from daemon._devices import parse_devices
-from daemon._errors import ConfigError
-from daemon._lock import EndpointLock, LockInfo, is_held, lock_path
-from daemon._queue import Job, Priority, Scheduler
+from dreamd import engine
+from dreamd.daemon import _errors, _security
+from dreamd.daemon._devices import parse_devices
+from dreamd.daemon._errors import ConfigError
+from dreamd.daemon._lock import EndpointLock, LockInfo, is_held, lock_path
+from dreamd.daemon._queue import Job, Priority, Scheduler
 
 
 def _job(name: str, client: int, priority: Priority = Priority.BATCH) -> Job:
@@ -117,7 +117,7 @@ def test_every_exception_has_a_code() -> None:
 
 
 def test_unexpected_exception_in_a_job_is_an_internal_error() -> None:
-    from daemon._worker import Failed, Outbox, Worker
+    from dreamd.daemon._worker import Failed, Outbox, Worker
 
     outbox = Outbox()
 
@@ -134,7 +134,7 @@ def test_unexpected_exception_in_a_job_is_an_internal_error() -> None:
 
 
 def test_cancelled_job_reports_the_reason_it_was_given() -> None:
-    from daemon._worker import Failed, Outbox, Worker
+    from dreamd.daemon._worker import Failed, Outbox, Worker
 
     outbox = Outbox()
     worker = Worker("cpu", "x", None, outbox, lambda i, w: (i, []), lambda a, f: ({}, b""))

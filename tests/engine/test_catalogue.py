@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-import engine
-from engine.models import googlenet as gn
+from dreamd import engine
+from dreamd.engine.models import googlenet as gn
 
 
 @pytest.fixture(scope="module")

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 import torch
 
-import engine
-from engine import DreamParams
+from dreamd import engine
+from dreamd.engine import DreamParams
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA GPU visible")
 

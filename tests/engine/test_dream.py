@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-import engine
-from engine import DreamParams, LayerSpec
+from dreamd import engine
+from dreamd.engine import DreamParams, LayerSpec
 
 QUICK = DreamParams(octave_count=2, steps_per_octave=3, seed=7, precision="fp32")
 
@@ -233,7 +233,7 @@ def test_auto_precision_dreams_as_well_as_fp32(lite0, chelsea):
 
 def test_auto_precision_keeps_fp32_for_tiny_images_on_the_cpu(lite0, chelsea):
     """bf16 only pays from about 128×128 up; a thumbnail-sized dream stays fp32."""
-    from engine._precision import cpu_has_fast_bf16
+    from dreamd.engine._precision import cpu_has_fast_bf16
 
     tiny = engine.dream(lite0, chelsea[:60, :80].copy(), QUICK.with_(precision="auto"))
     assert tiny.precision == "fp32"

@@ -12,9 +12,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-import engine
-from engine import _weights
-from engine.models import googlenet
+from dreamd import engine
+from dreamd.engine import _weights
+from dreamd.engine.models import googlenet
 
 CAT_CLASSES = range(281, 286)  # tabby, tiger cat, Persian, Siamese, Egyptian cat
 ESPRESSO = 967

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from engine import DreamParams, InvalidParams, LayerSpec
+from dreamd.engine import DreamParams, InvalidParams, LayerSpec
 
 
 def test_defaults_are_the_original_notebooks():

@@ -8,9 +8,9 @@ import pytest
 import torch
 from torch import nn
 
-import engine
-from engine.models._space_to_depth import SpaceToDepthConv, symmetric_pads
-from engine.models.efficientnet_lite0 import SameConv2d
+from dreamd import engine
+from dreamd.engine.models._space_to_depth import SpaceToDepthConv, symmetric_pads
+from dreamd.engine.models.efficientnet_lite0 import SameConv2d
 
 
 def _pair(conv: nn.Conv2d) -> tuple[nn.Module, nn.Module]:

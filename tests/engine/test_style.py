@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import engine
-from engine import DreamParams, LayerSpec
+from dreamd import engine
+from dreamd.engine import DreamParams, LayerSpec
 
 STYLE = DreamParams(
     octave_count=3, steps_per_octave=40, step_size=4.0, jitter=0, seed=0, precision="fp32"

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-import engine
-from engine import _tiles
-from engine._params import DreamParams
+from dreamd import engine
+from dreamd.engine import _tiles
+from dreamd.engine._params import DreamParams
 
 
 def largest_tile(tiles: list[_tiles.Tile]) -> int:

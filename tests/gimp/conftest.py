@@ -79,7 +79,7 @@ def share(gimp: GimpRunner) -> Iterator[Path]:
 
 
 def _hello(endpoint: str) -> bool:
-    import protocol
+    from dreamd import protocol
 
     client = protocol.Client(endpoint, timeout=protocol.Timeout(connect=1.0, reply=2.0))
     try:
@@ -106,7 +106,7 @@ def dreamd_endpoint(share: Path) -> Iterator[str]:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
     cmd = [
-        sys.executable, "-m", "daemon", "serve", "--bind", endpoint,
+        sys.executable, "-m", "dreamd.daemon", "serve", "--bind", endpoint,
         "--model", "efficientnet-lite0", "--device", "cpu",
         "--max-pixels", str(DAEMON_MAX_PIXELS),
     ]  # fmt: skip
@@ -154,7 +154,7 @@ def gimp_profile(gimp: GimpRunner, share: Path) -> Path:
                          "--gimp-python", gimp_python)  # fmt: skip
         assert res.returncode == 0, f"dreamd gimp install failed:\n{res.stdout}{res.stderr}"
     else:
-        from gimp_plugin import installer
+        from dreamd.gimp import installer
 
         installer.install(profile, gimp_python=gimp_python)
     return profile

@@ -215,13 +215,13 @@ class GimpRunner:
 
 
 def dreamd_cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    """Run ``dreamd ARGS`` (as ``python -m daemon``) from this checkout."""
+    """Run ``dreamd ARGS`` (as ``python -m dreamd.daemon``) from this checkout."""
     import os
 
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
     return subprocess.run(
-        [sys.executable, "-m", "daemon", *args],
+        [sys.executable, "-m", "dreamd.daemon", *args],
         cwd=REPO,
         env=env,
         capture_output=True,

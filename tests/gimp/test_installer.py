@@ -13,8 +13,9 @@ import numpy as np
 import pytest
 from pngio import png_info, read_png, write_png
 
-from gimp_plugin import installer
-from gimp_plugin.dreamd_deepdream import dreamd_gimp_logic as logic
+import dreamd
+from dreamd.gimp import installer
+from dreamd.gimp.dreamd_deepdream import dreamd_gimp_logic as logic
 
 # ---------------------------------------------------------------------------------------------
 # where GIMP lives
@@ -85,7 +86,9 @@ def test_install_with_system_deps_then_uninstall(tmp_path):
     assert script.is_file() and os.access(script, os.X_OK)
     assert script.stat().st_mode & stat.S_IXOTH
     assert (target / "dreamd_gimp_logic.py").is_file()
-    assert (target / "protocol" / "__init__.py").is_file()
+    assert (target / "dreamd" / "protocol" / "__init__.py").is_file()
+    vendored_init = (target / "dreamd" / "__init__.py").read_text()
+    assert f"__version__ = {dreamd.__version__!r}" in vendored_init
     assert not (target / "vendor").exists()
     assert not (target / "__init__.py").exists()
     config = json.loads((target / "dreamd_deepdream.json").read_text())
@@ -95,7 +98,7 @@ def test_install_with_system_deps_then_uninstall(tmp_path):
     checks = installer.doctor(profile, gimp_python=sys.executable, check_daemon=False)
     assert all(c.ok for c in checks), "\n".join(map(str, checks))
     # A stale copy of the protocol is caught.
-    with open(target / "protocol" / "__init__.py", "a") as f:
+    with open(target / "dreamd" / "protocol" / "__init__.py", "a") as f:
         f.write("\n# changed\n")
     checks = installer.doctor(profile, gimp_python=sys.executable, check_daemon=False)
     bad = [c for c in checks if not c.ok]
@@ -237,7 +240,7 @@ def test_load_config_env_override(tmp_path, monkeypatch):
 
 
 def test_friendly_errors():
-    protocol = pytest.importorskip("protocol")
+    protocol = pytest.importorskip("dreamd.protocol")
     cfg = {"start_command": ["dreamd", "serve", "--device", "cpu"]}
     msg = logic.friendly_error(protocol.Unreachable("x"), cfg, "ipc:///s")
     assert "not running at ipc:///s" in msg and "dreamd serve --device cpu" in msg

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import zmq
 
-from protocol import (
+from dreamd.protocol import (
     Accepted,
     CancelRequest,
     DreamRequest,

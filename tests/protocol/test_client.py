@@ -13,7 +13,7 @@ import msgpack
 import pytest
 import zmq
 
-from protocol import (
+from dreamd.protocol import (
     Cancelled,
     CancelRequest,
     Client,

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from protocol import (
+from dreamd.protocol import (
     ENDPOINT_ENV,
     check_endpoint,
     default_endpoint,

@@ -9,7 +9,7 @@ import msgpack
 import pytest
 import zmq
 
-from protocol import (
+from dreamd.protocol import (
     PROTOCOL_VERSION,
     SUPPORTED_VERSIONS,
     Accepted,

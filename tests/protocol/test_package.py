@@ -9,8 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-import protocol
-from protocol import PARAM_NAMES, ErrorCode, PingRequest, Pong, encode_reply, encode_request
+from dreamd import protocol
+from dreamd.protocol import PARAM_NAMES, ErrorCode, PingRequest, Pong, encode_reply, encode_request
 
 PACKAGE = Path(protocol.__file__).parent
 SPEC = (PACKAGE / "PROTOCOL.md").read_text(encoding="utf-8")
@@ -34,11 +34,11 @@ def test_imports_only_stdlib_pyzmq_msgpack() -> None:
 
 def test_import_pulls_in_no_heavy_modules() -> None:
     code = (
-        "import sys, protocol; "
-        "bad = [m for m in ('numpy', 'torch', 'PIL', 'engine') if m in sys.modules]; "
+        "import sys; from dreamd import protocol; "
+        "bad = [m for m in ('numpy', 'torch', 'PIL', 'dreamd.engine') if m in sys.modules]; "
         "print(bad); sys.exit(1 if bad else 0)"
     )
-    root = PACKAGE.parent
+    root = Path(__file__).resolve().parents[2]
     done = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
 

@@ -9,7 +9,7 @@ import zlib
 import pytest
 from PIL import Image
 
-import protocol
+from dreamd import protocol
 
 
 def _chunk(kind: bytes, body: bytes) -> bytes:

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from protocol import (
+from dreamd.protocol import (
     DEFAULT_LIMITS,
     DreamRequest,
     ErrorCode,

@@ -29,7 +29,7 @@ import zmq
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-import protocol
+from dreamd import protocol
 from tests.daemon.conftest import RawClient, dream_frames, wait_status
 
 from .scenarios import (

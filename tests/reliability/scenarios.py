@@ -37,7 +37,7 @@ import zmq
 import zmq.auth
 from PIL import Image
 
-import protocol
+from dreamd import protocol
 from tests.batch.conftest import photo, run_cli
 from tests.daemon.conftest import (
     LONG,
@@ -618,7 +618,7 @@ def _kill_once(work: Path, src: Path, clean: Path, n: int, restart_late: bool) -
         args = ["-s", str(src), "-d", str(dest), *BATCH_FLAGS, "-q", "--json",
                 "--connect", d.endpoint]  # fmt: skip
         proc = subprocess.Popen(
-            [sys.executable, "-m", "batch", *args],
+            [sys.executable, "-m", "dreamd.batch", *args],
             cwd=ROOT,
             env=batch_env(),
             stdout=subprocess.PIPE,
@@ -687,7 +687,7 @@ def _last_error(text: str) -> str:
 CLIENT_CODE = """
 import sys
 import numpy as np
-import protocol
+from dreamd import protocol
 img = protocol.Image.raw(np.zeros((48, 64, 3), np.uint8), 64, 48, 3, "u8")
 with protocol.Client(sys.argv[1], name="doomed") as c:
     c.dream(img, {"octave_count": 1, "steps_per_octave": 2000})
@@ -768,7 +768,7 @@ def sigstop(sizes: Sizes, work: Path) -> list[Row]:
 
         def status_cli() -> Any:
             p = subprocess.run(
-                [sys.executable, "-m", "daemon", "status", "--connect", d.endpoint,
+                [sys.executable, "-m", "dreamd.daemon", "status", "--connect", d.endpoint,
                  "--timeout", "2"],
                 cwd=ROOT, env=daemon_env(d.runtime), capture_output=True, text=True, timeout=60,
             )  # fmt: skip
@@ -977,7 +977,7 @@ def access_ipc(sizes: Sizes, work: Path) -> list[Row]:
     (other / "dreamd").mkdir(mode=0o700)
     os.chown(other / "dreamd", nobody.pw_uid, nobody.pw_gid)
     refused = subprocess.run(
-        [sys.executable, "-m", "daemon", "serve", "--bind", f"ipc://{other}/dreamd/d.sock"],
+        [sys.executable, "-m", "dreamd.daemon", "serve", "--bind", f"ipc://{other}/dreamd/d.sock"],
         cwd=ROOT, env=daemon_env(other), capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     stranger, owner = results["stranger"], results["owner"]
@@ -1012,7 +1012,7 @@ def access_binds(sizes: Sizes, work: Path) -> list[Row]:
     for host in hosts:
         port = free_port()
         p = subprocess.run(
-            [sys.executable, "-m", "daemon", "serve", "--bind", f"tcp://{host}:{port}",
+            [sys.executable, "-m", "dreamd.daemon", "serve", "--bind", f"tcp://{host}:{port}",
              "--model", "efficientnet-lite0", "--device", "cpu"],
             cwd=ROOT, env=daemon_env(work), capture_output=True, text=True, timeout=120,
         )  # fmt: skip
@@ -1040,7 +1040,7 @@ def access_curve(sizes: Sizes, work: Path) -> list[Row]:
     """CURVE: keys on disk are private; strangers get nothing, a listed client is served."""
     keys = work / "curve"
     gen = subprocess.run(
-        [sys.executable, "-m", "daemon", "keygen", "--curve-dir", str(keys), "--client",
+        [sys.executable, "-m", "dreamd.daemon", "keygen", "--curve-dir", str(keys), "--client",
          "alice", "--client", "bob"],
         cwd=ROOT, env=daemon_env(work), capture_output=True, text=True, timeout=120,
     )  # fmt: skip
@@ -1059,7 +1059,7 @@ def access_curve(sizes: Sizes, work: Path) -> list[Row]:
     shutil.copytree(keys, leaky)
     (leaky / "server.key_secret").chmod(0o644)
     leaky_run = subprocess.run(
-        [sys.executable, "-m", "daemon", "serve", "--bind", f"tcp://0.0.0.0:{free_port()}",
+        [sys.executable, "-m", "dreamd.daemon", "serve", "--bind", f"tcp://0.0.0.0:{free_port()}",
          "--curve-dir", str(leaky)],
         cwd=ROOT, env=daemon_env(work), capture_output=True, text=True, timeout=120,
     )  # fmt: skip

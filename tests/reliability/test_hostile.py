@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import protocol
+from dreamd import protocol
 
 from .hostile import flood, fuzz_decoder, fuzz_live, oversized, png_claiming
 from .scenarios import Sizes, assert_rows
@@ -30,8 +30,8 @@ def test_png_truncated_at_a_row_boundary_is_refused() -> None:
     # Found by the fuzzing: Pillow decodes such a file without a word (missing rows black).
     import pytest
 
-    from daemon._errors import JobError
-    from daemon._images import decode
+    from dreamd.daemon._errors import JobError
+    from dreamd.daemon._images import decode
 
     desc = protocol.ImageDesc(333, 535, 3, "u8", "png")  # 10 000 bytes = exactly 10 rows
     with pytest.raises(JobError, match="truncated"):

@@ -1,0 +1,104 @@
+"""The package's shape: one import name, ``dreamd``, over the design's top-level folders.
+
+``pyproject.toml`` maps each part to its folder (what a wheel is built from); ``dreamd/``
+holds a symlink per part for the tools that walk a package's folder. These tests keep the
+two in step and check what a user installing the wheel gets.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import venv
+import zipfile
+from pathlib import Path
+
+import pytest
+import tomllib
+
+ROOT = Path(__file__).resolve().parents[1]
+PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+SETUPTOOLS = PYPROJECT["tool"]["setuptools"]
+
+
+def test_every_part_is_mapped_and_linked_to_the_same_folder() -> None:
+    mapping = SETUPTOOLS["package-dir"]
+    parts = {name.split(".", 1)[1]: folder for name, folder in mapping.items() if "." in name}
+    links = {p.name: p for p in (ROOT / "dreamd").iterdir() if p.is_symlink()}
+    assert set(parts) == set(links), "dreamd/ symlinks and pyproject's package-dir differ"
+    for name, folder in parts.items():
+        assert links[name].resolve() == (ROOT / folder).resolve(), name
+        assert (ROOT / folder / "__init__.py").is_file(), folder
+
+
+def test_every_python_package_folder_is_in_the_wheel() -> None:
+    listed = set(SETUPTOOLS["packages"])
+    found = set()
+    for name, folder in SETUPTOOLS["package-dir"].items():
+        for init in (ROOT / folder).rglob("__init__.py"):
+            rel = init.parent.relative_to(ROOT / folder)
+            found.add(".".join((name, *rel.parts)) if rel.parts else name)
+    assert found == listed, f"packages missing from pyproject: {found - listed}"
+
+
+def _wheel(tmp: Path) -> Path:
+    # Built from a copy: setuptools leaves build/ and *.egg-info beside the sources.
+    source = tmp / "source"
+    skip = shutil.ignore_patterns(".git", ".venv", "build", "dist", "*.egg-info", "__pycache__")
+    shutil.copytree(ROOT, source, symlinks=True, ignore=skip)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp), str(source)],
+        check=True,
+        capture_output=True,
+    )
+    (wheel,) = tmp.glob("dreamd-*.whl")
+    return wheel
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return _wheel(tmp_path_factory.mktemp("wheel"))
+
+
+def test_the_wheel_has_one_top_level_name(wheel: Path) -> None:
+    with zipfile.ZipFile(wheel) as z:
+        names = z.namelist()
+    tops = {n.split("/", 1)[0] for n in names if not n.split("/", 1)[0].endswith(".dist-info")}
+    assert tops == {"dreamd"}
+    for part in ("engine", "protocol", "daemon", "batch", "gimp"):
+        assert f"dreamd/{part}/__init__.py" in names
+    assert "dreamd/gimp/dreamd_deepdream/dreamd_deepdream.py" in names
+    assert "dreamd/protocol/PROTOCOL.md" in names
+    assert not [n for n in names if "/tests/" in n or n.startswith("tests/")]
+
+
+def test_the_wheel_installs_beside_python_daemon(wheel: Path, tmp_path: Path) -> None:
+    """python-daemon's import name is ``daemon``: with both installed, both work."""
+    env_dir = tmp_path / "venv"
+    venv.EnvBuilder(with_pip=True).create(env_dir)
+    py = env_dir / "bin" / "python"
+    pip = [str(py), "-m", "pip", "install", "-q", "--disable-pip-version-check"]
+    subprocess.run([*pip, "--no-deps", str(wheel)], check=True, capture_output=True)
+    subprocess.run([*pip, "python-daemon", "pyzmq", "msgpack"], check=True, capture_output=True)
+    code = (
+        "import daemon, daemon.pidfile\n"
+        "assert hasattr(daemon, 'DaemonContext'), daemon.__file__\n"
+        "import dreamd, dreamd.daemon, dreamd.protocol\n"
+        "from dreamd.protocol import PROTOCOL_VERSION\n"
+        "assert dreamd.daemon.__version__ == dreamd.__version__ != '0+unknown'\n"
+        "print(dreamd.__version__, PROTOCOL_VERSION)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    done = subprocess.run(
+        [str(py), "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    version = PYPROJECT["project"]["version"]
+    assert done.stdout.startswith(version)
+    help_run = subprocess.run(
+        [str(env_dir / "bin" / "dreamd"), "--version"], cwd=tmp_path, env=env,
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert help_run.stdout.strip() == f"dreamd {version}", help_run.stderr
