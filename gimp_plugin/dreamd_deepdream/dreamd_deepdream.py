@@ -22,9 +22,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import dreamd_gimp_logic as logic
+# The plug-in's own modules, beside this file: top-level modules in GIMP (see sys.path above).
+import dreamd_gimp_daemon as daemon
+import dreamd_gimp_params as procedure_args
+import dreamd_gimp_pixels as pixels
 
-logic.setup_import_path()
+daemon.setup_import_path()
 
 import gi  # noqa: E402
 
@@ -42,7 +45,7 @@ def _error(procedure, message, status=Gimp.PDBStatusType.EXECUTION_ERROR):
 class DeepDream(Gimp.PlugIn):
     # -- registration -------------------------------------------------------------------------
     def do_query_procedures(self):
-        return [logic.PROCEDURE_NAME]
+        return [procedure_args.PROCEDURE_NAME]
 
     def do_set_i18n(self, name):
         return False
@@ -51,8 +54,8 @@ class DeepDream(Gimp.PlugIn):
         procedure = Gimp.ImageProcedure.new(self, name, Gimp.PDBProcType.PLUGIN, self.run, None)
         procedure.set_image_types("RGB*, GRAY*")
         procedure.set_sensitivity_mask(Gimp.ProcedureSensitivityMask.DRAWABLE)
-        procedure.set_menu_label(logic.MENU_LABEL)
-        procedure.add_menu_path(logic.MENU_PATH)
+        procedure.set_menu_label(procedure_args.MENU_LABEL)
+        procedure.add_menu_path(procedure_args.MENU_PATH)
         procedure.set_documentation(
             "DeepDream the selected layer with the dreamd daemon",
             "Sends the selected layer (or the selection in it) to the dreamd daemon, which "
@@ -79,7 +82,7 @@ class DeepDream(Gimp.PlugIn):
             "",
             READWRITE,
         )
-        for prop, _key, typ, default, lo, hi, nick, blurb in logic.ARGUMENTS:
+        for prop, _key, typ, default, lo, hi, nick, blurb in procedure_args.ARGUMENTS:
             if typ is int:
                 procedure.add_int_argument(prop, nick, blurb, lo, hi, default, READWRITE)
             else:
@@ -101,7 +104,7 @@ class DeepDream(Gimp.PlugIn):
             True,
             READWRITE,
         )
-        for prop, _key, default, lo, hi, nick, blurb in logic.STYLE_ARGUMENTS:
+        for prop, _key, default, lo, hi, nick, blurb in procedure_args.STYLE_ARGUMENTS:
             procedure.add_double_argument(prop, nick, blurb, lo, hi, default, READWRITE)
         procedure.add_layer_return_value(
             "dream-layer", "Dream layer", "The new layer holding the dream", False, READWRITE
@@ -131,12 +134,12 @@ class DeepDream(Gimp.PlugIn):
                 "DeepDream cannot dream a layer group: select one of its layers, or merge it.",
                 Gimp.PDBStatusType.CALLING_ERROR,
             )
-        settings = logic.load_config()
+        settings = daemon.load_config()
 
         try:
             from dreamd import protocol
         except ImportError as exc:
-            return _error(procedure, logic.friendly_error(exc, settings, None))
+            return _error(procedure, daemon.friendly_error(exc, settings, None))
 
         endpoint = settings.get("endpoint") or None
         try:
@@ -150,8 +153,8 @@ class DeepDream(Gimp.PlugIn):
             if not run_dialog(procedure, config, protocol, endpoint, settings):
                 return procedure.new_return_values(Gimp.PDBStatusType.CANCEL, None)
 
-        values = {name: config.get_property(name) for name in logic.argument_names()}
-        params = logic.build_params(values)
+        values = {name: config.get_property(name) for name in procedure_args.argument_names()}
+        params = procedure_args.build_params(values)
         model = (values.get("model") or "").strip()
         guide = values.get("guide")
         style = values.get("style")
@@ -163,12 +166,12 @@ class DeepDream(Gimp.PlugIn):
         except Exception as exc:  # the painter sees this, not a traceback
             if type(exc).__name__ == "Cancelled":
                 return procedure.new_return_values(Gimp.PDBStatusType.CANCEL, None)
-            return _error(procedure, logic.friendly_error(exc, settings, endpoint))
+            return _error(procedure, daemon.friendly_error(exc, settings, endpoint))
 
     def _dream(
         self, procedure, protocol, image, source, guide, style, params, model, endpoint, settings
     ):
-        fmt = logic.pixel_format(
+        fmt = pixels.pixel_format(
             image.get_precision().value_name, source.is_gray(), source.has_alpha()
         )
         has_selection = not Gimp.Selection.is_empty(image)
@@ -179,7 +182,7 @@ class DeepDream(Gimp.PlugIn):
                 "The selection does not touch the selected layer.",
                 Gimp.PDBStatusType.CALLING_ERROR,
             )
-        x, y, w, h = logic.dream_rect(
+        x, y, w, h = pixels.dream_rect(
             (ix, iy, iw, ih), (source.get_width(), source.get_height()), has_selection
         )
         rect = Gegl.Rectangle.new(x, y, w, h)
@@ -188,15 +191,17 @@ class DeepDream(Gimp.PlugIn):
         picture = protocol.Image.raw(src_bytes, w, h, fmt.channels, fmt.dtype)
         guide_image = self._read_guide(protocol, guide) if guide is not None else None
         style_image = (
-            self._read_rgb(protocol, style, logic.STYLE_MAX_SIDE) if style is not None else None
+            self._read_rgb(protocol, style, procedure_args.STYLE_MAX_SIDE)
+            if style is not None
+            else None
         )
 
         Gimp.progress_init("DeepDream: connecting to dreamd…")
         with protocol.Client(endpoint, name="gimp-dreamd_deepdream") as client:
             info = self._ensure_daemon(client, protocol, settings)
-            problem = logic.size_problem(w, h, (info or {}).get("limits") or {})
+            problem = daemon.size_problem(w, h, (info or {}).get("limits") or {})
             if problem:
-                raise logic.PluginError(problem)
+                raise daemon.PluginError(problem)
             result = self._run_job(client, picture, params, model, guide_image, style_image)
         out = result.image
         if (out.width, out.height, out.channels, out.dtype) != (w, h, fmt.channels, fmt.dtype):
@@ -204,9 +209,9 @@ class DeepDream(Gimp.PlugIn):
                 f"the daemon answered a {out.width}×{out.height} {out.channels}-channel "
                 f"{out.dtype} image for a {w}×{h} {fmt.channels}-channel {fmt.dtype} one"
             )
-        out_bytes = logic.restore_alpha(bytes(out.data), src_bytes, fmt)
+        out_bytes = pixels.restore_alpha(bytes(out.data), src_bytes, fmt)
 
-        layers_used = logic.layer_names(result.layers) or params.get("layers") or []
+        layers_used = procedure_args.layer_names(result.layers) or params.get("layers") or []
         if style is not None:  # the dream layers asked for, not the style's own
             layers_used = params.get("layers") or []
         info = {
@@ -222,7 +227,7 @@ class DeepDream(Gimp.PlugIn):
         if style is not None:
             info["style"] = style.get_name()
         used_layer = ", ".join(layers_used)
-        name = logic.layer_name(
+        name = procedure_args.layer_name(
             source.get_name(),
             {**params, "seed": info["seed"]},
             str(info["model"] or ""),
@@ -246,9 +251,9 @@ class DeepDream(Gimp.PlugIn):
             with contextlib.suppress(Exception):
                 layer.attach_parasite(
                     Gimp.Parasite.new(
-                        logic.PARASITE_NAME,
+                        procedure_args.PARASITE_NAME,
                         Gimp.PARASITE_PERSISTENT,
-                        logic.describe_result(info).encode(),
+                        procedure_args.describe_result(info).encode(),
                     )
                 )
         finally:
@@ -259,7 +264,7 @@ class DeepDream(Gimp.PlugIn):
         retval = procedure.new_return_values(Gimp.PDBStatusType.SUCCESS, None)
         retval.truncate(1)  # keep the status, replace the default return values
         retval.append(GObject.Value(Gimp.Layer, layer))
-        retval.append(GObject.Value(GObject.TYPE_STRING, logic.describe_result(info)))
+        retval.append(GObject.Value(GObject.TYPE_STRING, procedure_args.describe_result(info)))
         return retval
 
     def _read_guide(self, protocol, guide):
@@ -292,7 +297,7 @@ class DeepDream(Gimp.PlugIn):
             if not settings.get("start_command"):
                 raise
         Gimp.progress_set_text("DeepDream: starting dreamd…")
-        logic.start_daemon(settings)
+        daemon.start_daemon(settings)
         timeout = float(settings.get("start_timeout", 120))
         deadline = time.monotonic() + timeout
         while True:

@@ -12,11 +12,14 @@ import gi
 gi.require_version("Gimp", "3.0")
 gi.require_version("GimpUi", "3.0")
 gi.require_version("Gtk", "3.0")
-import dreamd_gimp_logic as logic  # noqa: E402
+import dreamd_gimp_daemon as daemon  # noqa: E402
+import dreamd_gimp_params as procedure_args  # noqa: E402
 from gi.repository import GimpUi, Gtk  # noqa: E402
 
 FILLED = (
-    [a[0] for a in logic.ARGUMENTS] + ["guide", "style"] + [a[0] for a in logic.STYLE_ARGUMENTS]
+    [a[0] for a in procedure_args.ARGUMENTS]
+    + ["guide", "style"]
+    + [a[0] for a in procedure_args.STYLE_ARGUMENTS]
 )
 
 
@@ -37,7 +40,7 @@ def fetch_catalogue(protocol, endpoint):
                 close()
     except Exception as exc:
         return {}, None, {}, str(exc) or type(exc).__name__
-    models, default_model, defaults = logic.catalogue_from_status(status)
+    models, default_model, defaults = procedure_args.catalogue_from_status(status)
     return models, default_model, defaults, None
 
 
@@ -54,7 +57,7 @@ def _combo(values, current):
 
 def run_dialog(procedure, config, protocol, endpoint, settings):
     """Show the dialog; True when the painter pressed OK (``config`` then holds the values)."""
-    GimpUi.init(logic.PROCEDURE_NAME)
+    GimpUi.init(procedure_args.PROCEDURE_NAME)
     models, default_model, default_layers, error = fetch_catalogue(protocol, endpoint)
 
     dialog = GimpUi.ProcedureDialog.new(procedure, config, "DeepDream")
@@ -96,7 +99,7 @@ def run_dialog(procedure, config, protocol, endpoint, settings):
         note = Gtk.Label(xalign=0, wrap=True, max_width_chars=50)
         note.set_text(
             f"dreamd is not reachable{where}, so the layer list is empty.\n"
-            f"{logic.start_hint(settings)}"
+            f"{daemon.start_hint(settings)}"
         )
         grid.attach(note, 0, 2, 2, 1)
     grid.show_all()

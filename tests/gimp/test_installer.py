@@ -1,8 +1,7 @@
-"""The installer and the plug-in's GIMP-free logic, on the host (no GIMP needed)."""
+"""The installer, on the host (no GIMP needed); and the GIMP tests' own helpers."""
 
 from __future__ import annotations
 
-import array
 import json
 import os
 import stat
@@ -15,7 +14,6 @@ from pngio import png_info, read_png, write_png
 
 import dreamd
 from dreamd.gimp import installer
-from dreamd.gimp.dreamd_deepdream import dreamd_gimp_logic as logic
 
 # ---------------------------------------------------------------------------------------------
 # where GIMP lives
@@ -85,7 +83,7 @@ def test_install_with_system_deps_then_uninstall(tmp_path):
     script = target / "dreamd_deepdream.py"
     assert script.is_file() and os.access(script, os.X_OK)
     assert script.stat().st_mode & stat.S_IXOTH
-    assert (target / "dreamd_gimp_logic.py").is_file()
+    assert all((target / name).is_file() for name in installer.PLUGIN_MODULES)
     assert (target / "dreamd" / "protocol" / "__init__.py").is_file()
     vendored_init = (target / "dreamd" / "__init__.py").read_text()
     assert f"__version__ = {dreamd.__version__!r}" in vendored_init
@@ -153,129 +151,10 @@ def test_no_gimp_python_asks_for_it(tmp_path):
 def test_pip_platform_tags():
     import sysconfig
 
-    assert installer._pip_platforms(sysconfig.get_platform()) == []
-    assert installer._pip_platforms("win-amd64") == ["win_amd64"]
-    assert "macosx_11_0_arm64" in installer._pip_platforms("macosx-11.0-arm64")
-    assert "manylinux2014_aarch64" in installer._pip_platforms("linux-aarch64")
-
-
-# ---------------------------------------------------------------------------------------------
-# the plug-in's logic
-
-
-@pytest.mark.parametrize(
-    ("precision", "gray", "alpha", "babl", "dtype", "channels"),
-    [
-        ("GIMP_PRECISION_U8_NON_LINEAR", False, True, "R'G'B'A u8", "u8", 4),
-        ("GIMP_PRECISION_U8_LINEAR", False, False, "R'G'B' u8", "u8", 3),
-        ("GIMP_PRECISION_U16_PERCEPTUAL", True, True, "Y'A u16", "u16", 2),
-        ("GIMP_PRECISION_FLOAT_LINEAR", True, False, "Y' float", "f32", 1),
-        ("GIMP_PRECISION_HALF_NON_LINEAR", False, True, "R'G'B'A float", "f32", 4),
-        ("GIMP_PRECISION_U32_LINEAR", False, True, "R'G'B'A float", "f32", 4),
-        ("GIMP_PRECISION_DOUBLE_LINEAR", False, False, "R'G'B' float", "f32", 3),
-    ],
-)
-def test_pixel_format(precision, gray, alpha, babl, dtype, channels):
-    fmt = logic.pixel_format(precision, gray, alpha)
-    assert (fmt.babl, fmt.dtype, fmt.channels, fmt.has_alpha) == (babl, dtype, channels, alpha)
-
-
-@pytest.mark.parametrize(("dtype", "code"), [("u8", "B"), ("u16", "H"), ("f32", "f")])
-def test_restore_alpha(dtype, code):
-    fmt = logic.PixelFormat(f"R'G'B'A {dtype}", dtype, 4)
-    src = array.array(code, [1, 2, 3, 4, 5, 6, 7, 8])
-    out = array.array(code, [10, 20, 30, 40, 50, 60, 70, 80])
-    got = array.array(code)
-    got.frombytes(logic.restore_alpha(out.tobytes(), src.tobytes(), fmt))
-    assert list(got) == [10, 20, 30, 4, 50, 60, 70, 8]
-    rgb = logic.PixelFormat("R'G'B' u8", "u8", 3)
-    assert logic.restore_alpha(b"abc", b"xyz", rgb) == b"abc"
-
-
-def test_dream_rect():
-    assert logic.dream_rect((0, 0, 96, 64), (96, 64), False) == (0, 0, 96, 64)
-    assert logic.dream_rect((40, 30, 10, 10), (200, 100), True, margin=8) == (32, 22, 26, 26)
-    assert logic.dream_rect((0, 0, 10, 10), (20, 20), True, margin=32) == (0, 0, 20, 20)
-
-
-def test_build_params_and_name():
-    values = {a[0]: a[3] for a in logic.ARGUMENTS}
-    values.update({"layer": "inception_4c/output; inception_4d/output:3,17", "model": ""})
-    params = logic.build_params(values)
-    assert 0 <= params["seed"] < 2**31  # -1: a new seed that fits the dialog's field
-    assert params["layers"] == ["inception_4c/output", "inception_4d/output:3,17"]
-    assert params["octave_count"] == 4 and params["octave_scale"] == 1.3
-    values["seed"] = 5
-    values["layer"] = ""
-    params = logic.build_params(values)
-    assert params["seed"] == 5 and "layers" not in params
-    name = logic.layer_name("Background", params, "googlenet", "inception_4c/output")
-    assert name.startswith("Background · dream inception_4c/output")
-    assert "seed 5" in name and "googlenet" in name
-    assert logic.argument_names()[:2] == ["model", "layer"]
-
-
-def test_style_params_and_name():
-    values = {a[0]: a[3] for a in logic.ARGUMENTS}
-    values.update({"seed": 3, "layer": "", "style-weight": 2.0})
-    assert "style_weight" not in logic.build_params(values)  # no style: no style params
-    values["style"] = object()  # a drawable
-    params = logic.build_params(values)
-    assert (params["style_weight"], params["content_weight"]) == (2.0, 0.5)
-    name = logic.layer_name("Photo", params, style="Painting")
-    assert name.startswith("Photo · style Painting 4×1.3"), name
-    params["layers"] = ["block10"]
-    name = logic.layer_name("Photo", params, style="Painting")
-    assert name.startswith("Photo · style Painting + dream block10")
-    assert logic.argument_names()[-3:] == ["style", "style-weight", "content-weight"]
-
-
-def test_load_config_env_override(tmp_path, monkeypatch):
-    (tmp_path / logic.CONFIG_NAME).write_text(json.dumps({"endpoint": "ipc:///a"}))
-    monkeypatch.delenv("DREAMD_ENDPOINT", raising=False)
-    assert logic.load_config(tmp_path)["endpoint"] == "ipc:///a"
-    monkeypatch.setenv("DREAMD_ENDPOINT", "tcp://127.0.0.1:5999")
-    assert logic.load_config(tmp_path)["endpoint"] == "tcp://127.0.0.1:5999"
-    assert logic.load_config(tmp_path / "none")["endpoint"] == "tcp://127.0.0.1:5999"
-
-
-def test_friendly_errors():
-    protocol = pytest.importorskip("dreamd.protocol")
-    cfg = {"start_command": ["dreamd", "serve", "--device", "cpu"]}
-    msg = logic.friendly_error(protocol.Unreachable("x"), cfg, "ipc:///s")
-    assert "not running at ipc:///s" in msg and "dreamd serve --device cpu" in msg
-    assert "dreamd serve" in logic.friendly_error(protocol.Unreachable("x"), {}, None)
-    err = protocol.Rejected("TOO_LARGE", "4000×4000 is 16000000 pixels, the limit is 8000000")
-    msg = logic.friendly_error(err, {}, None)
-    assert "too large" in msg and "the limit is 8000000" in msg
-    msg = logic.friendly_error(protocol.VersionMismatch(((2, 0),)), {}, None)
-    assert "update" in msg.lower() and "plug-in" in msg
-    msg = logic.friendly_error(protocol.VersionMismatch(((0, 1),)), {}, None)
-    assert "daemon" in msg.lower()
-    assert "timed out" in logic.friendly_error(protocol.RequestTimeout("t"), {}, None)
-
-
-def test_catalogue_from_status():
-    status = {
-        "model": "googlenet",
-        "default_layer": "inception_4c/output",
-        "layers": {"googlenet": [{"name": "inception_4c/output", "channels": 512}, "conv2/3x3"]},
-    }
-    models, default, defaults = logic.catalogue_from_status(status)
-    assert models == {"googlenet": ["inception_4c/output", "conv2/3x3"]}
-    assert default == "googlenet" and defaults == {"googlenet": "inception_4c/output"}
-    models, default, defaults = logic.catalogue_from_status({"model": "m"})
-    assert models == {"m": []} and default == "m" and defaults == {}
-
-
-def test_start_daemon(tmp_path):
-    marker = tmp_path / "started"
-    cfg = {"start_command": [sys.executable, "-c", f"open({str(marker)!r}, 'w').write('x')"]}
-    proc = logic.start_daemon(cfg, log_dir=tmp_path)
-    assert proc is not None
-    proc.wait(timeout=30)
-    assert logic.wait_until(marker.exists, timeout=5)
-    assert logic.start_daemon({}, log_dir=tmp_path) is None
+    assert installer.pip_platforms(sysconfig.get_platform()) == []
+    assert installer.pip_platforms("win-amd64") == ["win_amd64"]
+    assert "macosx_11_0_arm64" in installer.pip_platforms("macosx-11.0-arm64")
+    assert "manylinux2014_aarch64" in installer.pip_platforms("linux-aarch64")
 
 
 # ---------------------------------------------------------------------------------------------
