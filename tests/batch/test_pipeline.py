@@ -14,11 +14,11 @@ from dreamd.batch._blend import Blend, mix
 from dreamd.batch._errors import Interrupted, RunnerLost
 from dreamd.batch._imageio import read_image, read_params
 from dreamd.batch._pipeline import Job, Pipeline, Settings, plan_lanes
+from dreamd.batch._planning import plan_jobs
 from dreamd.batch._progress import Display
 from dreamd.batch._report import Report
 from dreamd.batch._runner import DreamOutput, Runner, Slot
 from dreamd.batch._sources import find_sources
-from dreamd.batch.cli import _plan
 
 from .conftest import photo, write_bad_files
 
@@ -88,7 +88,7 @@ def run(src: Path, dest: Path, runner: Runner, blend: Blend | None = None,
         overwrite: bool = False) -> tuple[Report, io.StringIO, io.StringIO]:  # fmt: skip
     out, err = io.StringIO(), io.StringIO()
     display = Display(out, err)
-    everything = _plan(find_sources(str(src)).sources, dest, None)
+    everything = plan_jobs(find_sources(str(src)).sources, dest, None)
     report = Report(display, len(everything))
     todo = []
     for job in everything:

@@ -97,7 +97,7 @@ def test_blend_and_style_over_frames_is_reproducible(pictures, style_file, tmp_p
 
 
 def test_a_big_style_image_is_scaled_down_once(tmp_path):
-    from dreamd.batch.cli import STYLE_MAX_SIDE, read_style
+    from dreamd.batch._planning import STYLE_MAX_SIDE, read_style
 
     path = tmp_path / "big.png"
     Image.fromarray(photo("coffee", (1500, 1000))).save(path)
