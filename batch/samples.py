@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from . import _deep
+from dreamd import codec
 
 #: name → (scikit-image loader, file name)
 PHOTOS: dict[str, str] = {
@@ -53,9 +53,8 @@ def write_samples(dest: Path, max_side: int = 320) -> list[Path]:
             im.putalpha(Image.fromarray(alpha))
             im.save(path)
         elif name.endswith("-16bit.png"):
-            gray = np.asarray(im.convert("L"), dtype=np.uint16) * 257
-            with open(path, "wb") as fh:
-                _deep.write_png(fh, gray)
+            gray = codec.to_float(np.asarray(im.convert("L"), dtype=np.uint16) * 257)
+            codec.write(gray[:, :, None], codec.ImageInfo.plain("PNG", 1, 16, im.size), path)
         else:
             im.convert("RGB").save(path, quality=92)
         written.append(path)

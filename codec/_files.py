@@ -7,6 +7,7 @@ renamed over it. A process killed half-way leaves only its temporary file, which
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 from pathlib import Path
@@ -53,7 +54,8 @@ def write(
             os.fsync(fh.fileno())
         os.replace(tmp, out)
     except BaseException as exc:
-        tmp.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # the folder may be what failed
+            tmp.unlink(missing_ok=True)
         if isinstance(exc, (OSError, ValueError, TypeError, KeyError)):
             errno = exc.errno if isinstance(exc, OSError) else None
             text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""

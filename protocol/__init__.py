@@ -73,7 +73,6 @@ from ._messages import (
     encode_request,
 )
 from ._params import DREAM_PARAMS, PARAM_NAMES, STYLE_PARAMS, check_params
-from ._png import png_truncated
 from ._timeouts import Timeout
 from ._version import HEARTBEAT_INTERVAL, PROTOCOL_VERSION, SUPPORTED_VERSIONS
 
@@ -141,6 +140,5 @@ __all__ = [
     "ensure_socket_dir",
     "ipc_path",
     "is_loopback",
-    "png_truncated",
     "resolve_endpoint",
 ]

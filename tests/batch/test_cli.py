@@ -193,7 +193,7 @@ def test_quiet_and_json_keep_stdout_clean(photos, tmp_path, capsys, flag):
 
 def test_png_missing_rows_fails_by_name_and_the_rest_are_dreamed(tmp_path, capsys):
     """Pillow would decode it with its last rows black; dream-batch refuses it instead."""
-    from tests.protocol.test_png import png_with_rows
+    from tests.codec.test_png import png_with_rows
 
     src, dest = tmp_path / "in", tmp_path / "out"
     src.mkdir()
