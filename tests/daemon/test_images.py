@@ -3,39 +3,18 @@
 from __future__ import annotations
 
 import io
-import struct
-import zlib
+from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image as PILImage
 
-from dreamd import protocol
+from dreamd import codec, protocol
 from dreamd.daemon import _images
 from dreamd.daemon._errors import JobError
 
+from ..codec.odd_files import photo
 from .conftest import QUICK, Daemon, make_pixels, raw_image
-
-
-def _read_png16(data: bytes) -> np.ndarray:
-    """A minimal reader for the PNGs ``png16`` writes (filter 0, one IDAT)."""
-    assert data[:8] == b"\x89PNG\r\n\x1a\n"
-    pos, idat, ihdr = 8, b"", b""
-    while pos < len(data):
-        (length,) = struct.unpack(">I", data[pos : pos + 4])
-        kind = data[pos + 4 : pos + 8]
-        body = data[pos + 8 : pos + 8 + length]
-        if kind == b"IHDR":
-            ihdr = body
-        elif kind == b"IDAT":
-            idat += body
-        pos += 12 + length
-    w, h, depth, colour = struct.unpack(">IIBB", ihdr[:10])
-    assert depth == 16
-    c = {0: 1, 4: 2, 2: 3, 6: 4}[colour]
-    rows = np.frombuffer(zlib.decompress(idat), np.uint8).reshape(h, 1 + w * c * 2)
-    assert (rows[:, 0] == 0).all()
-    return rows[:, 1:].copy().view(">u2").reshape(h, w, c).astype(np.uint16)
 
 
 @pytest.mark.parametrize(
@@ -51,13 +30,6 @@ def test_raw_roundtrip_is_exact(channels: int, dtype: str) -> None:
     assert frame == pixels.tobytes()
 
 
-def test_png16_writer() -> None:
-    pixels = make_pixels(channels=3, dtype="u16").astype(np.uint16)
-    assert np.array_equal(_read_png16(_images.png16(pixels)), pixels)
-    with PILImage.open(io.BytesIO(_images.png16(pixels))) as im:
-        assert im.size == (pixels.shape[1], pixels.shape[0])
-
-
 def _encoded(pixels: np.ndarray, fmt: str, channels: int, dtype: str) -> protocol.Image:
     buf = io.BytesIO()
     mode = {1: "L", 2: "LA", 3: "RGB", 4: "RGBA"}[channels]
@@ -67,8 +39,10 @@ def _encoded(pixels: np.ndarray, fmt: str, channels: int, dtype: str) -> protoco
         PILImage.fromarray(pixels[:, :, 0].astype(np.uint16)).save(buf, fmt)
     elif dtype == "f32" and channels == 1:
         PILImage.fromarray(pixels[:, :, 0], "F").save(buf, fmt)
-    else:
-        buf.write(_images.png16(pixels.astype(np.uint16)))
+    else:  # 16-bit colour: Pillow has no such mode, the codec writes it
+        h, w = pixels.shape[:2]
+        info = codec.ImageInfo.plain(fmt, channels, 16, (w, h))
+        buf.write(codec.encode(codec.to_float(pixels.astype(np.uint16)), info)[0])
     enc = {"PNG": "png", "JPEG": "jpeg", "WEBP": "webp", "TIFF": "tiff"}[fmt]
     h, w = pixels.shape[:2]
     return protocol.Image.encoded(buf.getvalue(), enc, w, h, channels, dtype)  # type: ignore[arg-type]
@@ -87,6 +61,8 @@ ENCODED = [
     ("PNG", 4, "u8"),
     ("PNG", 1, "u16"),
     ("PNG", 3, "u16"),
+    ("PNG", 2, "u16"),
+    ("TIFF", 4, "u16"),
     ("JPEG", 3, "u8"),
     ("WEBP", 4, "u8"),
     ("TIFF", 1, "f32"),
@@ -106,9 +82,12 @@ def test_daemon_answers_in_the_request_encoding(
         result = c.dream(image, {**QUICK, "seed": 5})
     assert result.image.desc == image.desc
     data = result.image.tobytes()
-    if fmt == "PNG" and dtype == "u16" and channels > 1:
-        out = _read_png16(data)
-        assert any("8-bit precision" in n for n in result.notes)
+    if dtype == "u16" and channels > 1:
+        # Pillow would show these as 8-bit: read with the codec, all 16 bits
+        back = codec.read(data)
+        assert (back.info.format, back.info.depth) == (fmt, 16)
+        out = codec.from_float(back.pixels, np.uint16)
+        assert np.count_nonzero(out % 257) > out.size // 4, "squeezed through 8 bits"
     else:
         with PILImage.open(io.BytesIO(data)) as im:
             assert im.format == fmt
@@ -118,3 +97,33 @@ def test_daemon_answers_in_the_request_encoding(
     if channels in (2, 4) and fmt != "JPEG":
         # Alpha passes through untouched (webp lossless, png, tiff).
         assert np.array_equal(out[:, :, -1], pixels[:, :, -1].astype(out.dtype))
+
+
+def test_an_encoded_16_bit_colour_png_comes_back_at_16_bits_as_dream_batch_makes_it(
+    daemon: Daemon, tmp_path: Path
+) -> None:
+    """The same file and seed through dreamd (encoded PNG over a real socket) and through
+    dream-batch (embedded engine): the same 16-bit PNG."""
+    from dreamd.batch.cli import main
+
+    rng = np.random.default_rng(7)
+    cat = photo().astype(np.uint16) * 257 + rng.integers(0, 257, (48, 64, 3), dtype=np.uint16)
+    src = tmp_path / "in"
+    codec.write(codec.to_float(cat), codec.ImageInfo.plain("PNG", 3, 16, (64, 48)), src / "c.png")
+    image = protocol.Image.encoded((src / "c.png").read_bytes(), "png", 64, 48, 3, "u16")
+    with daemon.client() as c:
+        result = c.dream(image, {**QUICK, "seed": 3})
+    assert result.image.desc == image.desc
+    data = result.image.tobytes()
+    assert data[12:16] == b"IHDR" and data[24] == 16, "not a 16-bit PNG"
+    dreamd_out = codec.from_float(codec.read(data).pixels, np.uint16)
+
+    argv = ["-s", str(src), "-d", str(tmp_path / "out"), "--model", "efficientnet-lite0"]
+    argv += ["--device", "cpu", "--octave-count", "2", "--steps-per-octave", "2", "--seed", "3"]
+    assert main([*argv, "--embedded", "-q"]) == 0
+    batch_out = codec.read(tmp_path / "out" / "c.png")
+    assert batch_out.info.depth == 16
+
+    np.testing.assert_array_equal(dreamd_out, codec.from_float(batch_out.pixels, np.uint16))
+    assert np.count_nonzero(dreamd_out % 257) > dreamd_out.size // 4, "squeezed through 8 bits"
+    assert np.abs(dreamd_out.astype(int) - cat).mean() > 500, "the picture was not dreamed"
