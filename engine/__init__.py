@@ -7,10 +7,13 @@ Images are float32 (H, W, C) arrays in [0, 1]; see :func:`to_float` / :func:`fro
 Errors derive from :class:`EngineError` (see ``dreamd.engine._errors`` for the tree).
 """
 
+import importlib
+from typing import TYPE_CHECKING
+
 from ._catalogue import Layer, LayerCatalogue
-from ._dream import DreamResult, dream, style_distance
 from ._errors import (
     Cancelled,
+    DeviceUnavailable,
     EngineError,
     InvalidImage,
     InvalidParams,
@@ -22,13 +25,46 @@ from ._errors import (
     WeightsUnavailable,
 )
 from ._image import from_float, to_float
+from ._layers import content_layer, dream_layers, resolve_layers, style_layers
 from ._params import DreamParams, LayerSpec
-from .models import AUTO, MODEL_NAMES, DreamModel, googlenet_weights_path, load_model
+
+# These need torch, whose import takes seconds and about a gigabyte: they are imported on
+# first use, so that a front end can check parameters and layer names and catch the
+# engine's errors without it (dream-batch talking to a daemon, dreamd's client commands).
+_NEEDS_TORCH = {
+    "AUTO": ".models",
+    "MODEL_NAMES": ".models",
+    "DreamModel": ".models",
+    "googlenet_weights_path": ".models",
+    "load_model": ".models",
+    "DreamResult": "._dream",
+    "dream": "._dream",
+    "style_distance": "._dream",
+    "device_info": "._devices",
+    "resolve_device": "._devices",
+    "resolve_devices": "._devices",
+}
+
+if TYPE_CHECKING:
+    from ._devices import device_info, resolve_device, resolve_devices
+    from ._dream import DreamResult, dream, style_distance
+    from .models import AUTO, MODEL_NAMES, DreamModel, googlenet_weights_path, load_model
+else:
+
+    def __getattr__(name: str) -> object:
+        module = _NEEDS_TORCH.get(name)
+        if module is None:
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        value = getattr(importlib.import_module(module, __name__), name)
+        globals()[name] = value
+        return value
+
 
 __all__ = [
     "AUTO",
     "MODEL_NAMES",
     "Cancelled",
+    "DeviceUnavailable",
     "DreamModel",
     "DreamParams",
     "DreamResult",
@@ -44,10 +80,17 @@ __all__ = [
     "WeightsCorrupt",
     "WeightsError",
     "WeightsUnavailable",
+    "content_layer",
+    "device_info",
     "dream",
+    "dream_layers",
     "from_float",
     "googlenet_weights_path",
     "load_model",
+    "resolve_device",
+    "resolve_devices",
+    "resolve_layers",
     "style_distance",
+    "style_layers",
     "to_float",
 ]

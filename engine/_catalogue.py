@@ -3,20 +3,28 @@
 A model is a trunk of *stages* run one after another. A layer is either a stage's
 output or a branch inside a stage (computed from the stage's input), so the forward
 pass can stop exactly at the deepest layer a dream asks for.
+
+This module needs no torch (tensors appear only in type hints), so that a front end can
+check layer names against a catalogue described by a daemon without loading a network.
 """
 
 from __future__ import annotations
 
 import difflib
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-
-from torch import Tensor, nn
+from typing import TYPE_CHECKING, Any
 
 from ._errors import UnknownLayer
 
+if TYPE_CHECKING:
+    from torch import Tensor, nn
+
 #: Computes a branch layer from (stage module, stage input).
-BranchFn = Callable[[nn.Module, Tensor], Tensor]
+BranchFn = Callable[["nn.Module", "Tensor"], "Tensor"]
+
+#: ``Layer.stage`` of a layer known from its description only (not part of a loaded net).
+DESCRIBED = -1
 
 
 @dataclass(frozen=True)
@@ -49,6 +57,17 @@ class Layer:
             "stride": self.stride,
         }
 
+    @classmethod
+    def from_dict(cls, values: Mapping[str, Any]) -> Layer:
+        """The layer an :meth:`as_dict` describes (its stage unknown: :data:`DESCRIBED`)."""
+        return cls(
+            str(values["name"]),
+            DESCRIBED,
+            int(values.get("channels") or 0),
+            int(values.get("stride") or 1),
+            tuple(str(a) for a in values.get("aliases") or ()),
+        )
+
 
 class LayerCatalogue:
     """Ordered, name-addressable set of a model's layers."""
@@ -72,12 +91,34 @@ class LayerCatalogue:
         self.style_defaults = [self[name] for name in style]
         self.content_default = self[content] if content else self.default
 
+    @classmethod
+    def from_dicts(
+        cls,
+        model: str,
+        layers: Iterable[Mapping[str, Any]],
+        default: str,
+        style: Sequence[str] = (),
+        content: str | None = None,
+    ) -> LayerCatalogue:
+        """The catalogue a ``status`` reply describes (``Layer.as_dict`` entries and the
+        model's default layers), to check names without loading the network."""
+        return cls(model, [Layer.from_dict(d) for d in layers], default, style, content)
+
     def __getitem__(self, name: str) -> Layer:
+        return self.find(name)
+
+    def find(self, name: str, field: str = "layers") -> Layer:
+        """The layer called ``name`` (or one of its aliases; case and surrounding spaces do
+        not matter).
+
+        Raises:
+            UnknownLayer: naming ``field`` and suggesting the closest names.
+        """
         layer = self._index.get(name.strip().lower())
         if layer is None:
             close = difflib.get_close_matches(name.lower(), list(self._index), n=5, cutoff=0.5)
             names = [self._index[c].name for c in close]
-            raise UnknownLayer(name, self.model, list(dict.fromkeys(names)))
+            raise UnknownLayer(name, self.model, list(dict.fromkeys(names)), field)
         return layer
 
     def __contains__(self, name: object) -> bool:

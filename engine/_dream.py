@@ -15,7 +15,9 @@ from torch import Tensor
 
 from . import _image, _precision, _tiles
 from ._catalogue import Layer
-from ._errors import Cancelled, InvalidParams
+from ._devices import release_cached_memory
+from ._errors import Cancelled, InvalidParams, OutOfMemory
+from ._layers import content_layer, dream_layers, style_layers
 from ._objective import Target
 from ._params import DreamParams
 from ._stepper import Stepper
@@ -91,8 +93,29 @@ def dream(
         :class:`DreamResult` with the image in the input's layout (alpha untouched).
 
     Raises:
-        InvalidImage, InvalidParams, UnknownLayer, Cancelled, OutOfMemory.
+        InvalidImage, InvalidParams, UnknownLayer, Cancelled, OutOfMemory (torch's own
+        out-of-memory errors included: callers need not import torch to catch them).
     """
+    try:
+        return _dream(model, image, params, guide, style, on_progress, should_cancel)
+    except torch.OutOfMemoryError as exc:
+        release_cached_memory(model.device)
+        first = f"out of memory on {model.device}: {exc}".splitlines()[0]
+        raise OutOfMemory(first) from None
+    except OutOfMemory:
+        release_cached_memory(model.device)
+        raise
+
+
+def _dream(
+    model: DreamModel,
+    image: np.ndarray,
+    params: DreamParams | None,
+    guide: np.ndarray | None,
+    style: np.ndarray | None,
+    on_progress: ProgressFn | None,
+    should_cancel: CancelFn | None,
+) -> DreamResult:
     started = time.perf_counter()
     params = (params or DreamParams()).validated()
     parts = _image.split(image)
@@ -181,10 +204,10 @@ def _groups(
     if not styled or params.layers:
         groups.append(Group("dream", [DreamTerm(_targets(model, params, guide, precision))], 1.0))
     if styled:
-        style_layers = [cat[n] for n in params.style_layers] or cat.style_defaults
-        content_layer = cat[params.content_layer] if params.content_layer else cat.content_default
-        groups.append(Group("style", [StyleTerm(style_layers, [])], params.style_weight))
-        groups.append(Group("content", [ContentTerm(content_layer)], params.content_weight))
+        style = StyleTerm(style_layers(cat, params), [])
+        content = ContentTerm(content_layer(cat, params))
+        groups.append(Group("style", [style], params.style_weight))
+        groups.append(Group("content", [content], params.content_weight))
     return [g for g in groups if g.weight != 0] or groups[:1]
 
 
@@ -232,13 +255,10 @@ def _at_least(size: Sequence[int], need: int) -> tuple[int, int]:
 def _targets(
     model: DreamModel, params: DreamParams, guide: np.ndarray | None, precision: str
 ) -> list[Target]:
-    cat = model.catalogue
-    specs = params.layers or ()
-    targets = (
-        [Target(cat[s.name], s.weight, s.channels) for s in specs]
-        if specs
-        else [Target(cat.default, 1.0, None)]
-    )
+    targets = [
+        Target(layer, spec.weight, spec.channels)
+        for layer, spec in dream_layers(model.catalogue, params)
+    ]
     if guide is None:
         return targets
     g = _image.split(guide).rgb
@@ -252,7 +272,7 @@ def _targets(
     with torch.no_grad(), _precision.autocast(precision, model.device):
         feats = model.net.features(model.net.normalize(gt), [t.layer for t in targets])
     out = []
-    for t, f in zip(targets, feats):
+    for t, f in zip(targets, feats, strict=True):
         sel = t.select(f).float()
         out.append(Target(t.layer, t.weight, t.channels, sel[0].reshape(sel.shape[1], -1)))
     return out
@@ -311,7 +331,7 @@ def style_distance(
     params = (params or DreamParams()).validated()
     rgb = torch.from_numpy(_image.split(image).rgb).to(model.device).permute(2, 0, 1)[None]
     target = _style_image(style, rgb.shape[-2:], params, model.device)
-    layers = [model.catalogue[n] for n in params.style_layers] or model.catalogue.style_defaults
+    layers = style_layers(model.catalogue, params)
     term = StyleTerm(layers, [])
     group = Group("style", [term], 1.0)
     _set_style_targets(model, [group], target, rgb, rgb, "fp32")

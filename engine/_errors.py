@@ -5,7 +5,8 @@ EngineError
 │   ├── WeightsUnavailable   no file, no cache, no network
 │   └── WeightsCorrupt       a file that is not the model's weights
 ├── UnknownModel
-├── UnknownLayer             carries close matches
+├── UnknownLayer             names the field, carries close matches
+├── DeviceUnavailable        a device name that is unknown or absent on this machine
 ├── InvalidImage             shape, dtype or value range of an input image
 ├── InvalidParams            names the offending field
 ├── OutOfMemory              the device ran out even at the smallest tile
@@ -38,18 +39,34 @@ class UnknownModel(EngineError):
 
 
 class UnknownLayer(EngineError):
-    """A layer name that the model's catalogue does not have."""
+    """A layer name that the model's catalogue does not have.
 
-    def __init__(self, name: str, model: str, suggestions: Sequence[str]) -> None:
+    ``field`` names the parameter that held it (``layers``, ``style_layers`` or
+    ``content_layer``); ``suggestions`` are the model's closest names.
+    """
+
+    def __init__(
+        self, name: str, model: str, suggestions: Sequence[str], field: str = "layers"
+    ) -> None:
         self.name = name
         self.model = model
         self.suggestions = list(suggestions)
+        self.field = field
         hint = (
             f" Did you mean: {', '.join(self.suggestions)}?"
             if self.suggestions
-            else " List the layers with `dream-batch --list-layers`."
+            else " List the layers with `dream-batch --list-layers` or `dreamd layers`."
         )
-        super().__init__(f"model {model!r} has no layer {name!r}.{hint}")
+        super().__init__(f"{field}: model {model!r} has no layer {name!r}.{hint}")
+
+
+class DeviceUnavailable(EngineError):
+    """A device name the engine does not know, or a device this machine does not have;
+    ``device`` is the name as given."""
+
+    def __init__(self, device: str, message: str) -> None:
+        self.device = device
+        super().__init__(message)
 
 
 class InvalidImage(EngineError):

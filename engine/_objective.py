@@ -9,7 +9,6 @@ import torch
 from torch import Tensor
 
 from ._catalogue import Layer
-from ._errors import InvalidParams
 
 #: Cap on guide positions × current positions per matmul chunk (bounded memory).
 _MATCH_CHUNK = 1 << 22
@@ -17,20 +16,13 @@ _MATCH_CHUNK = 1 << 22
 
 @dataclass(frozen=True)
 class Target:
-    """One term of the objective: a layer, its weight, optional channel subset and guide."""
+    """One term of the objective: a layer, its weight, optional channel subset and guide
+    (made from :func:`~._layers.dream_layers`, which checks the channels)."""
 
     layer: Layer
     weight: float
     channels: tuple[int, ...] | None
     guide: Tensor | None = None  # (C', M) guide features at this layer, detached
-
-    def __post_init__(self) -> None:
-        if self.channels is not None and max(self.channels) >= self.layer.channels:
-            raise InvalidParams(
-                "layers.channels",
-                f"{self.layer.name} has channels 0..{self.layer.channels - 1}, "
-                f"got {max(self.channels)}",
-            )
 
     def select(self, act: Tensor) -> Tensor:
         return act if self.channels is None else act[:, list(self.channels)]
@@ -46,7 +38,7 @@ def objective(targets: Sequence[Target], acts: Sequence[Tensor]) -> Tensor:
     """Scalar to maximise. Its gradient at each target is ``a`` (L2: ½‖a‖²) or, with a
     guide, the best-matching guide feature at each position (the notebook's guide)."""
     total = acts[0].new_zeros((), dtype=torch.float32)
-    for target, act in zip(targets, acts):
+    for target, act in zip(targets, acts, strict=True):
         a = target.select(act).float()
         if target.guide is None:
             term = 0.5 * (a * a).sum()
