@@ -216,10 +216,12 @@ class _DaemonSlot(Slot):
         on_progress: ProgressFn | None,
         cancel: threading.Event,
         bits: int = 16,
+        overrides: Mapping[str, Any] | None = None,
     ) -> DreamOutput:
         from dreamd import protocol
 
         r = self.runner
+        params = {**r.params, **overrides} if overrides else r.params
         wire = _wire_image(image, bits)
 
         def progress(p: Any) -> None:
@@ -233,7 +235,7 @@ class _DaemonSlot(Slot):
             try:
                 result = self.daemon.client.dream(
                     wire,
-                    r.params,
+                    params,
                     guide=r.guide,
                     style=r.style,
                     model=r.model,

@@ -48,9 +48,12 @@ class Slot(ABC):
         on_progress: ProgressFn | None,
         cancel: threading.Event,
         bits: int = 16,
+        overrides: Mapping[str, Any] | None = None,
     ) -> DreamOutput:
         """Dream ``image`` (float32 (H, W, C) in [0, 1]); ``bits`` is the precision that
         matters for it (8 for an 8-bit file, so a daemon may be sent 8-bit samples).
+        ``overrides`` replaces some of the run's parameters for this image only (a video's
+        later frames dreamed with fewer steps: ``{"steps_per_octave": 4}``).
 
         Raises:
             DreamFailed: this image could not be dreamed (the others may be).
@@ -189,17 +192,19 @@ class _EngineSlot(Slot):
         on_progress: ProgressFn | None,
         cancel: threading.Event,
         bits: int = 16,
+        overrides: Mapping[str, Any] | None = None,
     ) -> DreamOutput:
         from dreamd import engine
 
         r = self.runner
+        params = r.params.with_(**overrides) if overrides else r.params
         started = time.perf_counter()
         try:
             result = r.engine_thread.submit(
                 engine.dream,
                 r.model,
                 image,
-                r.params,
+                params,
                 guide=r.guide,
                 style=r.style,
                 on_progress=on_progress,
