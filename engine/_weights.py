@@ -7,6 +7,7 @@ import os
 import tempfile
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -54,21 +55,32 @@ def hash_prefix(url: str) -> str:
     return stem.rsplit("-", 1)[-1]
 
 
-def check_hash(path: Path, prefix: str) -> None:
-    """Raise :class:`WeightsCorrupt` unless the file's sha256 starts with ``prefix``."""
-    digest = hashlib.sha256()
+def file_hash(path: Path, algorithm: str = "sha256") -> str:
+    """Hex digest of a file, read in chunks."""
+    digest = hashlib.new(algorithm)
     with path.open("rb") as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             digest.update(chunk)
-    if not digest.hexdigest().startswith(prefix):
+    return digest.hexdigest()
+
+
+def check_hash(path: Path, prefix: str) -> None:
+    """Raise :class:`WeightsCorrupt` unless the file's sha256 starts with ``prefix``."""
+    if not file_hash(path).startswith(prefix):
         raise WeightsCorrupt(
             f"{path} does not match the published hash ({prefix}…): it is damaged or not "
             "the right file. Delete it and fetch again (`dreamd fetch-weights`)."
         )
 
 
-def download(url: str, dest: Path, timeout: float = DOWNLOAD_TIMEOUT_S) -> Path:
-    """Download ``url`` to ``dest`` atomically, checking the hash prefix in its name.
+def download(
+    url: str,
+    dest: Path,
+    timeout: float = DOWNLOAD_TIMEOUT_S,
+    check: Callable[[Path], None] | None = None,
+) -> Path:
+    """Download ``url`` to ``dest`` atomically, checking the hash prefix in its name (or
+    with ``check``, which raises :class:`WeightsCorrupt` on the downloaded file).
 
     Raises:
         WeightsUnavailable: offline, forbidden by ``DREAMD_OFFLINE``, or the server failed.
@@ -83,7 +95,10 @@ def download(url: str, dest: Path, timeout: float = DOWNLOAD_TIMEOUT_S) -> Path:
         with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as resp:
             for chunk in iter(lambda: resp.read(1 << 20), b""):
                 out.write(chunk)
-        check_hash(tmp, hash_prefix(url))
+        if check is None:
+            check_hash(tmp, hash_prefix(url))
+        else:
+            check(tmp)
         os.replace(tmp, dest)
     except (urllib.error.URLError, OSError) as exc:
         raise WeightsUnavailable(f"could not download {url}: {exc}") from None
