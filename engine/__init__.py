@@ -33,10 +33,14 @@ from ._params import DreamParams, LayerSpec
 # engine's errors without it (dream-batch talking to a daemon, dreamd's client commands).
 _NEEDS_TORCH = {
     "AUTO": ".models",
+    "CAFFE_MODELS": ".models",
     "MODEL_NAMES": ".models",
     "DreamModel": ".models",
+    "cached_weights": ".models",
+    "fetch_weights": ".models",
     "googlenet_weights_path": ".models",
     "load_model": ".models",
+    "model_for_file": ".models",
     "DreamResult": "._dream",
     "dream": "._dream",
     "style_distance": "._dream",
@@ -48,7 +52,17 @@ _NEEDS_TORCH = {
 if TYPE_CHECKING:
     from ._devices import device_info, resolve_device, resolve_devices
     from ._dream import DreamResult, dream, style_distance
-    from .models import AUTO, MODEL_NAMES, DreamModel, googlenet_weights_path, load_model
+    from .models import (
+        AUTO,
+        CAFFE_MODELS,
+        MODEL_NAMES,
+        DreamModel,
+        cached_weights,
+        fetch_weights,
+        googlenet_weights_path,
+        load_model,
+        model_for_file,
+    )
 else:
 
     def __getattr__(name: str) -> object:
@@ -62,6 +76,7 @@ else:
 
 __all__ = [
     "AUTO",
+    "CAFFE_MODELS",
     "MODEL_NAMES",
     "Cancelled",
     "DeviceUnavailable",
@@ -80,13 +95,16 @@ __all__ = [
     "WeightsCorrupt",
     "WeightsError",
     "WeightsUnavailable",
+    "cached_weights",
     "content_layer",
     "device_info",
     "dream",
     "dream_layers",
+    "fetch_weights",
     "from_float",
     "googlenet_weights_path",
     "load_model",
+    "model_for_file",
     "resolve_device",
     "resolve_devices",
     "resolve_layers",
