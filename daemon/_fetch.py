@@ -1,79 +1,78 @@
-"""``dreamd fetch-weights``: GoogLeNet's weights into torch's hub cache, checked.
+"""``dreamd fetch-weights [MODEL] [--from FILE]``: a model's weights into the cache, checked.
 
-Downloading goes through the engine (hash-checked, atomic). ``--from FILE`` copies a file
-brought from elsewhere, after checking its SHA-256 prefix (the one torchvision puts in
-the file name) and that it loads as GoogLeNet, so the daemon finds it next time without
-network.
+The engine does the work (downloads size- and hash-checked and atomic, a file brought from
+elsewhere installed only once it loads as the model); this module picks the model and
+turns the engine's errors into exit statuses:
+
+- ``bvlc-googlenet``, ``places205-googlenet``: BVLC's caffemodel, MIT's tarball, or the
+  user's caffemodel / tarball / neural-dream .pth;
+- ``googlenet``: torchvision's file, recognised by its SHA-256.
+
+Without MODEL: the model the ``--from`` file holds weights for (googlenet when the file is
+none of them, whose check then says why), else ``bvlc-googlenet``, the original network.
 """
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
 from pathlib import Path
 
 from dreamd import engine
-from dreamd.engine import _weights
-from dreamd.engine.models import googlenet
 
 from ._errors import DaemonError, ExitCode
+
+#: What ``fetch-weights`` fetches when no model is named and no file given.
+DEFAULT_MODEL = "bvlc-googlenet"
+FETCHABLE = ("bvlc-googlenet", "places205-googlenet", "googlenet")
 
 
 class FetchError(DaemonError):
     exit_code = ExitCode.FAILED
 
 
-def cache_path() -> Path:
-    """Where the daemon looks for GoogLeNet's weights (torch's hub cache)."""
-    return _weights.hub_checkpoint_path(googlenet.WEIGHTS.url)
+def fetch(model: str | None = None, source: Path | None = None) -> str:
+    """Fetch or install the weights; return a line saying where they are.
+
+    Raises:
+        FetchError: no network / offline (exit 5), a bad model name (exit 2), or a file
+            that is not the weights (exit 1); nothing is written then.
+    """
+    if source is not None:
+        source = source.expanduser()
+        if not source.is_file():
+            raise FetchError(f"{source} does not exist")
+    name = model or _model_of(source)
+    if name not in FETCHABLE:
+        err = FetchError(
+            f"cannot fetch weights for {name!r}; choose one of: {', '.join(FETCHABLE)}"
+        )
+        err.exit_code = ExitCode.USAGE
+        raise err
+    try:
+        path = engine.fetch_weights(name, source)
+    except engine.WeightsUnavailable as exc:
+        err = FetchError(str(exc))
+        err.exit_code = ExitCode.UNAVAILABLE if source is None else ExitCode.FAILED
+        raise err from None
+    except engine.EngineError as exc:
+        raise FetchError(str(exc)) from None
+    if source is None:
+        return f"{name} weights are in {path} (checked)"
+    return (
+        f"installed {source} as {path} (checked: it loads as {name}); "
+        f"dreamd uses it for --model {name}"
+        + (" and --model auto" if name == DEFAULT_MODEL else "")
+    )
+
+
+def _model_of(source: Path | None) -> str:
+    if source is None:
+        return DEFAULT_MODEL
+    try:
+        return engine.model_for_file(source)
+    except engine.WeightsError:
+        return "googlenet"  # its check by hash says what is wrong with the file
 
 
 def fetch_googlenet(source: Path | None = None) -> str:
-    """Fetch or copy the weights; return a line saying where they are.
-
-    Raises:
-        FetchError: no network / offline (exit 5), or a file that is not the weights.
-    """
-    dest = cache_path()
-    prefix = _weights.hash_prefix(googlenet.WEIGHTS.url)
-    if source is None:
-        try:
-            path = engine.googlenet_weights_path(None, allow_download=True)
-        except engine.WeightsUnavailable as exc:
-            err = FetchError(str(exc))
-            err.exit_code = ExitCode.UNAVAILABLE
-            raise err from None
-        except engine.WeightsError as exc:
-            raise FetchError(str(exc)) from None
-        _check_loads(path)
-        return f"GoogLeNet weights are in {path} (hash checked)"
-    source = source.expanduser()
-    if not source.is_file():
-        raise FetchError(f"{source} does not exist")
-    try:
-        _weights.check_hash(source, prefix)
-    except engine.WeightsCorrupt as exc:
-        raise FetchError(
-            f"{source} is not GoogLeNet's IMAGENET1K_V1 weights file: its SHA-256 does not "
-            f"start with {prefix} ({exc})"
-        ) from None
-    _check_loads(source)
-    if dest.exists() and os.path.samefile(source, dest):
-        return f"GoogLeNet weights are already in {dest} (hash checked)"
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=dest.name, suffix=".part")
-    os.close(fd)
-    try:
-        shutil.copyfile(source, tmp)
-        os.replace(tmp, dest)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
-    return f"copied {source} to {dest} (hash checked); dreamd will use it for --model googlenet"
-
-
-def _check_loads(path: Path) -> None:
-    try:
-        engine.load_model("googlenet", "cpu", weights=path, allow_download=False)
-    except engine.WeightsError as exc:
-        raise FetchError(str(exc)) from None
+    """``fetch-weights`` as it was before models could be named (googlenet's weights)."""
+    return fetch("googlenet", source)

@@ -73,6 +73,12 @@ def check_hash(path: Path, prefix: str) -> None:
         )
 
 
+def check_downloads_allowed() -> None:
+    """Raise :class:`WeightsUnavailable` when ``DREAMD_OFFLINE`` forbids downloads."""
+    if os.environ.get(OFFLINE_ENV, "") not in ("", "0"):
+        raise WeightsUnavailable(f"downloads are disabled ({OFFLINE_ENV} is set)")
+
+
 def download(
     url: str,
     dest: Path,
@@ -86,8 +92,7 @@ def download(
         WeightsUnavailable: offline, forbidden by ``DREAMD_OFFLINE``, or the server failed.
         WeightsCorrupt: the downloaded bytes do not match the published hash.
     """
-    if os.environ.get(OFFLINE_ENV, "") not in ("", "0"):
-        raise WeightsUnavailable(f"downloads are disabled ({OFFLINE_ENV} is set)")
+    check_downloads_allowed()
     dest.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(dir=dest.parent, prefix=dest.name, suffix=".part")
     tmp = Path(tmp_name)

@@ -26,7 +26,7 @@ import numpy as np
 import torch
 
 from .._errors import WeightsCorrupt, WeightsUnavailable
-from .._weights import download, file_hash, load_state_dict
+from .._weights import check_downloads_allowed, download, file_hash, load_state_dict
 from . import bvlc_googlenet as bvlc
 from ._caffe import CaffeFormatError, read_layers
 
@@ -219,6 +219,7 @@ def fetch(name: str) -> Path:
         WeightsUnavailable: offline or the server failed. WeightsCorrupt: wrong bytes.
     """
     home = HOMES[name]
+    check_downloads_allowed()
     with tempfile.TemporaryDirectory(dir=_cache_dir_made()) as tmp:
         got = download(
             home.url,
