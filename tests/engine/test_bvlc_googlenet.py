@@ -255,3 +255,24 @@ def test_places205_tarball_loads_and_auto_recognises_it(tmp_path: Path):
     cut = tmp_path / "cut.tar.gz"
     cut.write_bytes(tarball.read_bytes()[:5000])
     _refused(cut, "archive", name="places205-googlenet")
+
+
+@pytest.mark.parametrize("channels", [64, 192, 7])
+def test_lrn_is_torchs_local_response_norm(channels: int):
+    """The band-matrix LRN computes F.local_response_norm, gradient included."""
+    lrn = bvlc_googlenet.CaffeLRN(channels, *bvlc_googlenet.LRN).double()
+    x = (torch.randn(2, channels, 9, 11, dtype=torch.float64) * 100).requires_grad_(True)
+    want = torch.nn.functional.local_response_norm(x, 5, 1e-4, 0.75, 1.0)
+    got = lrn(x)
+    torch.testing.assert_close(got, want)
+    g = torch.randn_like(want)
+    torch.testing.assert_close(torch.autograd.grad(got, x, g), torch.autograd.grad(want, x, g))
+
+
+def test_bf16_dream_runs_where_the_cpu_has_it(model: engine.DreamModel):
+    """LRN has a bf16 path (torch's avg_pool3d has none on the CPU)."""
+    img = _photo(160, 160)
+    params = engine.DreamParams(octave_count=1, steps_per_octave=2, seed=1, precision="bf16")
+    out = engine.dream(model, img, params)
+    assert out.precision == "bf16"
+    assert np.isfinite(out.image).all() and np.abs(out.image - img).mean() > 1 / 255
