@@ -19,6 +19,9 @@ optional :class:`Comment` recorded inside the file and read back by :func:`comme
 Float colour and 16-bit gray+alpha TIFFs, which Pillow cannot open, are read with the
 ``tifffile`` package when it is installed.
 
+:func:`probe` tells from the header alone what :func:`read` would give (format, size,
+channels, bits per sample), without decoding.
+
 Errors: :class:`CodecError` ├ :class:`UnreadableImage` ├ :class:`ImageTooLarge`
 └ :class:`WriteFailed`; each has ``reason`` (words for the user) and ``source``.
 """
@@ -31,6 +34,7 @@ from ._files import TMP_SUFFIX, clean_stale_temps, write
 from ._info import WRITE_FORMATS, Comment, ImageInfo, Picture, format_for
 from ._metadata import comments
 from ._png import png_truncated
+from ._probe import Probe, probe
 from ._read import DEFAULT_MAX_PIXELS, SizeCheck, Source, read
 from ._tiff import has_tifffile
 from ._write import encode
@@ -54,6 +58,7 @@ __all__ = [
     "ImageInfo",
     "ImageTooLarge",
     "Picture",
+    "Probe",
     "SizeCheck",
     "Source",
     "UnreadableImage",
@@ -66,6 +71,7 @@ __all__ = [
     "from_float",
     "orient",
     "png_truncated",
+    "probe",
     "read",
     "to_float",
     "write",

@@ -56,7 +56,7 @@ def read(
         UnreadableImage: missing, empty, corrupt, truncated, not an image, odd layout.
         ImageTooLarge: over ``max_pixels`` (refused before decoding), or out of memory.
     """
-    path, data = _source(source)
+    path, data = read_source(source)
 
     def opener() -> Image.Image:
         return Image.open(path if path is not None else io.BytesIO(data))
@@ -96,7 +96,8 @@ def read(
             raise UnreadableImage(f"cannot decode: {_reason(exc)}", path) from None
 
 
-def _source(source: Source) -> tuple[Path | None, bytes]:
+def read_source(source: Source) -> tuple[Path | None, bytes]:
+    """(path, b"") for a path that holds something, (None, data) for bytes."""
     if isinstance(source, (bytes, bytearray, memoryview)):
         data = bytes(source)
         if not data:

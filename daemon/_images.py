@@ -64,6 +64,37 @@ def check_encodable(desc: Any, where: str = "image") -> None:
         )
 
 
+def check_file(image: Any, where: str = "image") -> None:
+    """Refuse, before queueing, an encoded file whose header disagrees with its descriptor
+    (``field`` names the first disagreement: ``image.width``, ``image.height``,
+    ``image.channels`` or ``image.dtype``), or that has no header this daemon can read.
+
+    Only the header is read (cheap enough for the request loop); what only decoding can
+    reveal, such as a damaged or truncated data stream, ends the job later as BAD_IMAGE.
+    """
+    desc = image.desc
+    if desc.encoding == "raw":
+        return
+    check_encodable(desc, where)
+    try:
+        head = codec.probe(image.data)
+    except codec.CodecError as exc:
+        raise _bad(f"cannot read the {desc.encoding} file: {exc.reason}", where) from None
+    dtype = {16: "u16", 32: "f32"}.get(head.depth, "u8")
+    for name, got, said in (
+        ("width", head.width, desc.width),
+        ("height", head.height, desc.height),
+        ("channels", head.channels, desc.channels),
+        ("dtype", dtype, desc.dtype),
+    ):
+        if got != said:
+            raise _bad(
+                f"the {desc.encoding} file's {name} is {got}, the descriptor says {said}: "
+                "describe the file as it is",
+                f"{where}.{name}",
+            )
+
+
 def decode_pixels(image: Any, where: str = "image") -> tuple[np.ndarray, list[str]]:
     """:func:`decode` as ``(pixels, notes)``, the worker's ``DecodeFn``."""
     decoded = decode(image, where)

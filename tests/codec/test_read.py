@@ -147,3 +147,16 @@ def test_conversions():
     assert codec.from_float(np.array([-1.0, 2.0]), np.uint8).tolist() == [0, 255]
     with pytest.raises(ValueError, match="uint8, uint16"):
         codec.to_float(np.zeros(3, np.int64))
+
+
+def test_probe_tells_from_the_header_what_read_gives(odd):
+    folder, expect = odd
+    for name in expect:
+        head = codec.probe(folder / name)
+        picture = codec.read(folder / name, orient=False)
+        h, w, c = picture.pixels.shape
+        assert (head.format, head.width, head.height) == (picture.info.format, w, h), name
+        assert (head.channels, head.depth) == (c, picture.info.depth), name
+        assert codec.probe((folder / name).read_bytes()) == head, name
+    with pytest.raises(codec.UnreadableImage, match="not an image"):
+        codec.probe(b"this is not an image")

@@ -39,3 +39,11 @@ def test_without_tifffile_what_pillow_cannot_open_is_refused_saying_so(tmp_path,
     assert codec.can_read("TIFF", 3, 16) and codec.can_read("TIFF", 1, 32)
     with pytest.raises(codec.UnreadableImage, match="install the tifffile package"):
         codec.read(dest)
+
+
+def test_probe_reads_the_headers_pillow_cannot(tmp_path):
+    for channels, depth in ((2, 16), (3, 32), (4, 32)):
+        dest = tmp_path / f"{channels}-{depth}.tif"
+        info = codec.ImageInfo.plain("TIFF", channels, depth, (5, 3))
+        codec.write(np.zeros((3, 5, channels), np.float32), info, dest)
+        assert codec.probe(dest) == codec.Probe("TIFF", 5, 3, channels, depth)

@@ -127,3 +127,23 @@ def test_an_encoded_16_bit_colour_png_comes_back_at_16_bits_as_dream_batch_makes
     np.testing.assert_array_equal(dreamd_out, codec.from_float(batch_out.pixels, np.uint16))
     assert np.count_nonzero(dreamd_out % 257) > dreamd_out.size // 4, "squeezed through 8 bits"
     assert np.abs(dreamd_out.astype(int) - cat).mean() > 500, "the picture was not dreamed"
+
+
+def test_a_file_that_disagrees_with_its_descriptor_is_named_before_queueing() -> None:
+    pixels = make_pixels(channels=3, dtype="u16")
+    image = _encoded(pixels, "PNG", 3, "u16")
+    _images.check_file(image)  # as described: accepted
+    for field, lie in (
+        ("width", {"width": 65}),
+        ("height", {"height": 47}),
+        ("channels", {"channels": 4}),
+        ("dtype", {"dtype": "u8"}),  # a 16-bit PNG declared 8-bit
+    ):
+        desc = {"width": 64, "height": 48, "channels": 3, "dtype": "u16", **lie}
+        lying = protocol.Image.encoded(image.data, "png", **desc)  # type: ignore[arg-type]
+        with pytest.raises(JobError) as err:
+            _images.check_file(lying)
+        assert (err.value.code, err.value.field) == ("BAD_IMAGE", f"image.{field}")
+    eight = _encoded(make_pixels(channels=3), "PNG", 3, "u8")
+    with pytest.raises(JobError, match="dtype is u8"):
+        _images.check_file(protocol.Image.encoded(eight.data, "png", 64, 48, 3, "u16"))
