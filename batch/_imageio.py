@@ -39,7 +39,6 @@ FORMAT_NAMES: dict[str, str] = {
     "gif": "GIF",
 }
 
-ImageInfo = codec.ImageInfo
 output_format = codec.format_for
 clean_stale_temps = codec.clean_stale_temps
 
@@ -56,9 +55,7 @@ class Limits:
     min_work_side: int = 64
 
     def check(self, path: Path, size: tuple[int, int]) -> None:
-        w, h = size
-        if w < 1 or h < 1:
-            raise UnreadableImage(path, f"image has no pixels ({w}×{h})")
+        w, h = size  # at least 1×1: the codec refuses an empty image first
         short = min(w, h)
         scale = max(1.0, self.min_work_side / short)
         work = w * h * scale * scale
