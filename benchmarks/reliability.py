@@ -2,14 +2,15 @@
 
     python benchmarks/reliability.py [--scale full|ci] [--only load,soak,...] [--markdown]
 
-Runs every scenario of ``tests/reliability`` (real ``dreamd`` processes, real
-``dream-batch`` runs, efficientnet-lite0 on the CPU, tiny images) at issue 6's sizes:
-400 jobs from 16 clients at once; a 2,000-job soak; SIGKILL in the middle of a 200-frame
-batch; a client killed mid-job; a SIGSTOPped daemon; a disk filling up; at least 10,000
-hypothesis-generated broken messages to a live daemon (and 20,000 to the decoder);
-frames over the size cap; a flooding connection; who can reach the socket. It prints one
-table: what was tried, how many times, what held. Exit status 1 when anything did not
-hold. The tmpfs and another-user checks need root (they are skipped otherwise).
+Runs every scenario of ``harness/reliability`` (``tests/reliability`` runs them at CI
+sizes: real ``dreamd`` processes, real ``dream-batch`` runs, efficientnet-lite0 on the CPU,
+tiny images) at issue 6's sizes: 400 jobs from 16 clients at once; a 2,000-job soak; SIGKILL
+in the middle of a 200-frame batch; a client killed mid-job; a SIGSTOPped daemon; a disk
+filling up; at least 10,000 hypothesis-generated broken messages to a live daemon (and
+20,000 to the decoder); frames over the size cap; a flooding connection; who can reach the
+socket. It prints one table: what was tried, how many times, what held. Exit status 1 when
+anything did not hold. The tmpfs and another-user checks need root (they are skipped
+otherwise).
 """
 
 from __future__ import annotations
@@ -27,32 +28,34 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DREAMD_OFFLINE", "1")
 
-from tests.reliability import hostile, scenarios  # noqa: E402
-from tests.reliability.scenarios import Row, Sizes  # noqa: E402
+from harness.reliability import access, faults, hostile, load  # noqa: E402
+from harness.reliability.processes import short_dir  # noqa: E402
+from harness.reliability.rows import Row  # noqa: E402
+from harness.reliability.sizes import Sizes  # noqa: E402
 
 Scenario = Callable[[Sizes, Path], list[Row]]
 
 SCENARIOS: dict[str, Scenario] = {
-    "load": scenarios.load,
-    "soak": scenarios.soak,
-    "kill_mid_batch": scenarios.kill_mid_batch,
-    "kill_client": scenarios.kill_client,
-    "sigstop": scenarios.sigstop,
-    "disk_full": scenarios.disk_full,
+    "load": load.load,
+    "soak": load.soak,
+    "kill_mid_batch": faults.kill_mid_batch,
+    "kill_client": faults.kill_client,
+    "sigstop": faults.sigstop,
+    "disk_full": faults.disk_full,
     "fuzz_decoder": hostile.fuzz_decoder,
     "fuzz_live": hostile.fuzz_live,
     "oversized": hostile.oversized,
     "flood": hostile.flood,
-    "access_ipc": scenarios.access_ipc,
-    "access_binds": scenarios.access_binds,
-    "access_curve": scenarios.access_curve,
+    "access_ipc": access.access_ipc,
+    "access_binds": access.access_binds,
+    "access_curve": access.access_curve,
 }
 
 
 def run(names: list[str], sizes: Sizes) -> list[tuple[Row, float]]:
     rows: list[tuple[Row, float]] = []
     for name in names:
-        work = scenarios.short_dir(name)
+        work = short_dir(name)
         started = time.monotonic()
         try:
             got = SCENARIOS[name](sizes, work)

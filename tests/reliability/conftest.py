@@ -2,7 +2,7 @@
 
 ``DREAMD_RELIABILITY_SCALE=full`` runs issue 6's full sizes (what
 ``benchmarks/reliability.py`` does, with a table). The scenarios themselves live in
-``scenarios.py`` and ``hostile.py``; they start their own daemons.
+``harness/reliability`` (shared with that benchmark); they start their own daemons.
 """
 
 from __future__ import annotations
@@ -13,7 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from .scenarios import Sizes, short_dir
+from harness.reliability.processes import short_dir
+from harness.reliability.rows import Row
+from harness.reliability.sizes import Sizes
 
 
 @pytest.fixture(scope="session")
@@ -27,3 +29,15 @@ def work(request: pytest.FixtureRequest) -> Iterator[Path]:
     path = short_dir(request.node.name.removeprefix("test_")[:16])
     yield path
     shutil.rmtree(path, ignore_errors=True)
+
+
+def assert_rows(rows: list[Row]) -> None:
+    """Print every row (``pytest -s`` shows them), skip when no row could run here, fail
+    with the rows that did not hold."""
+    for row in rows:
+        print(row)
+    why = [r.skipped for r in rows if r.skipped]
+    bad = [str(r) for r in rows if not r.ok and not r.skipped]
+    assert not bad, "\n".join(bad)
+    if why and len(why) == len(rows):
+        pytest.skip("; ".join(w for w in why if w))

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .scenarios import Sizes, access_binds, access_curve, access_ipc, assert_rows
+from harness.reliability.access import access_binds, access_curve, access_ipc
+from harness.reliability.sizes import Sizes
+
+from .conftest import assert_rows
 
 
 def test_ipc_socket_is_private_to_its_user(sizes: Sizes, work: Path) -> None:

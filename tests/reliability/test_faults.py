@@ -5,7 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .scenarios import Sizes, assert_rows, disk_full, kill_client, kill_mid_batch, sigstop
+from harness.reliability.faults import disk_full, kill_client, kill_mid_batch, sigstop
+from harness.reliability.sizes import Sizes
+
+from .conftest import assert_rows
 
 
 def test_daemon_killed_mid_batch_and_restarted(sizes: Sizes, work: Path) -> None:

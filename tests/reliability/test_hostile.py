@@ -5,9 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from dreamd import protocol
+from harness.reliability.broken import png_claiming
+from harness.reliability.hostile import flood, fuzz_decoder, fuzz_live, oversized
+from harness.reliability.sizes import Sizes
 
-from .hostile import flood, fuzz_decoder, fuzz_live, oversized, png_claiming
-from .scenarios import Sizes, assert_rows
+from .conftest import assert_rows
 
 
 def test_decoder_raises_only_message_invalid(sizes: Sizes) -> None:

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .scenarios import Sizes, assert_rows, load, soak
+from harness.reliability.load import load, soak
+from harness.reliability.sizes import Sizes
+
+from .conftest import assert_rows
 
 
 def test_many_clients_at_once_each_job_one_identical_result(sizes: Sizes, work: Path) -> None:
