@@ -12,6 +12,28 @@ from ._errors import InvalidParams
 Precision = Literal["auto", "fp32", "bf16", "fp16"]
 PRECISIONS: tuple[str, ...] = ("auto", "fp32", "bf16", "fp16")
 
+#: The numeric fields of :class:`DreamParams`: (int or float, lowest, highest), inclusive.
+#: The protocol's ``params`` table states the same (a test compares the two: the protocol
+#: may not import the engine).
+RANGES: dict[str, tuple[type, float, float]] = {
+    "octave_count": (int, 1, 32),
+    "octave_scale": (float, 1.01, 4.0),
+    "steps_per_octave": (int, 0, 10_000),
+    "iterations": (int, 1, 1_000),
+    "step_size": (float, 0.0, 255.0),
+    "jitter": (int, 0, 4096),
+    "seed": (int, 0, 2**63 - 1),
+    "tile_size": (int, 64, 16384),
+    "guide_max_side": (int, 32, 2048),
+    "style_weight": (float, 0.0, 1e9),
+    "content_weight": (float, 0.0, 1e9),
+    "style_max_side": (int, 32, 4096),
+}
+#: Numeric fields whose ``None`` means "choose for me" (a random seed, automatic tiles).
+OPTIONAL: frozenset[str] = frozenset({"seed", "tile_size"})
+#: A layer's weight in the objective (negative minimises it).
+LAYER_WEIGHT: tuple[float, float] = (-1e6, 1e6)
+
 
 @dataclass(frozen=True)
 class LayerSpec:
@@ -116,22 +138,16 @@ class DreamParams:
 
     def validated(self) -> DreamParams:
         """Return self, or raise :class:`InvalidParams` naming the first bad field."""
-        _int_in("octave_count", self.octave_count, 1, 32)
-        _float_in("octave_scale", self.octave_scale, 1.01, 4.0)
-        _int_in("steps_per_octave", self.steps_per_octave, 0, 10_000)
-        _int_in("iterations", self.iterations, 1, 1_000)
-        _float_in("step_size", self.step_size, 0.0, 255.0)
-        _int_in("jitter", self.jitter, 0, 4096)
-        if self.seed is not None:
-            _int_in("seed", self.seed, 0, 2**63 - 1)
-        if self.tile_size is not None:
-            _int_in("tile_size", self.tile_size, 64, 16384)
+        for name, (kind, lo, hi) in RANGES.items():
+            value = getattr(self, name)
+            if value is None and name in OPTIONAL:
+                continue
+            if kind is int:
+                _int_in(name, value, int(lo), int(hi))
+            else:
+                _float_in(name, value, lo, hi)
         if self.precision not in PRECISIONS:
             raise InvalidParams("precision", f"must be one of {', '.join(PRECISIONS)}")
-        _int_in("guide_max_side", self.guide_max_side, 32, 2048)
-        _float_in("style_weight", self.style_weight, 0.0, 1e9)
-        _float_in("content_weight", self.content_weight, 0.0, 1e9)
-        _int_in("style_max_side", self.style_max_side, 32, 4096)
         if any(not isinstance(n, str) or not n for n in self.style_layers):
             raise InvalidParams("style_layers", "must be layer names")
         if self.content_layer is not None and not isinstance(self.content_layer, str):
@@ -139,7 +155,7 @@ class DreamParams:
         for spec in self.layers:
             if not spec.name:
                 raise InvalidParams("layers", "a layer needs a name")
-            _float_in("layers.weight", spec.weight, -1e6, 1e6)
+            _float_in("layers.weight", spec.weight, *LAYER_WEIGHT)
             if spec.channels is not None and (
                 not spec.channels or any(c < 0 for c in spec.channels)
             ):

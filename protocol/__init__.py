@@ -23,7 +23,7 @@ from __future__ import annotations
 # the installer writes it into that copy's ``dreamd/__init__.py``.
 from .. import __version__
 from ._client import POLL_SLICE, CancelFlag, Client, Job, ProgressCallback
-from ._curve import CurveKeys, create_keypair
+from ._curve import CurveKeys, create_keypair, load_curve_keys
 from ._endpoints import (
     DEFAULT_PORT,
     ENDPOINT_ENV,
@@ -37,6 +37,7 @@ from ._endpoints import (
 from ._errors import (
     Cancelled,
     ClientError,
+    CurveKeyError,
     DreamdError,
     ErrorCode,
     MessageInvalid,
@@ -96,6 +97,7 @@ __all__ = [
     "Cancelled",
     "Client",
     "ClientError",
+    "CurveKeyError",
     "CurveKeys",
     "DreamRequest",
     "DreamResult",
@@ -140,5 +142,6 @@ __all__ = [
     "ensure_socket_dir",
     "ipc_path",
     "is_loopback",
+    "load_curve_keys",
     "resolve_endpoint",
 ]

@@ -9,6 +9,8 @@ from pathlib import Path
 import zmq
 import zmq.auth
 
+from ._errors import CurveKeyError
+
 _Z85_KEY_LENGTH = 40  # a 32-byte key in Z85 text
 
 
@@ -54,6 +56,28 @@ class CurveKeys:
         socket.curve_serverkey = self.server_public
         socket.curve_publickey = self.client_public
         socket.curve_secretkey = self.client_secret
+
+
+def load_curve_keys(
+    server_public: str | os.PathLike[str] | None, client_secret: str | os.PathLike[str] | None
+) -> CurveKeys | None:
+    """The keys a client command was given (``--server-key FILE --client-key FILE``):
+    ``None`` when neither file is named, for a connection without CURVE.
+
+    Raises:
+        CurveKeyError: only one of the two is named, or a file cannot be read as a key.
+    """
+    if server_public is None and client_secret is None:
+        return None
+    if server_public is None or client_secret is None:
+        raise CurveKeyError(
+            "CURVE needs both the daemon's public key (--server-key) and this client's "
+            ".key_secret file (--client-key)"
+        )
+    try:
+        return CurveKeys.from_files(server_public, client_secret)
+    except (OSError, ValueError) as exc:
+        raise CurveKeyError(f"cannot read the CURVE keys: {exc}") from None
 
 
 def create_keypair(directory: str | os.PathLike[str], name: str) -> tuple[Path, Path]:

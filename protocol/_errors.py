@@ -3,6 +3,7 @@
 ::
 
     DreamdError                    base of everything raised on purpose here
+    ├── CurveKeyError              key files missing or unreadable (also a ValueError)
     ├── ProtocolError              a message that breaks the protocol
     │   └── MessageInvalid         a message failed validation: code, message, field
     └── ClientError                raised by :class:`~protocol.Client` calls
@@ -60,6 +61,10 @@ def code_of(text: str) -> ErrorCode | str:
 
 class DreamdError(Exception):
     """Base class of every error this package raises on purpose."""
+
+
+class CurveKeyError(DreamdError, ValueError):
+    """CURVE key files that were not both given, or could not be read as keys."""
 
 
 class ProtocolError(DreamdError):

@@ -1,15 +1,17 @@
-"""The ``params`` map of a ``dream``: the field names of ``engine/_params.py`` (the dream's
-and the style transfer's), each with its type and bounds.
+"""The ``params`` map of a ``dream``: one entry per field of the engine's ``DreamParams``
+(the dream's and the style transfer's), with its kind, bounds and default.
 
 The bounds here are what keeps a hostile or mistaken request from tying up the daemon
-(time, memory, NaN in arithmetic). The engine validates meaning again; the numbers agree
-with it so that a request passing here is not refused later for a range.
+(time, memory, NaN in arithmetic). The engine validates meaning again; its table says the
+same (``tests/test_dream_params.py`` compares the two, since this package may not import
+the engine), so that a request passing here is not refused later for a range.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal
 
 from ._errors import ErrorCode, MessageInvalid
 from ._limits import Limits
@@ -24,21 +26,48 @@ from ._wire import (
     path,
 )
 
-#: Fields of the engine's ``DreamParams``: the daemon passes these to
-#: ``DreamParams.from_mapping``.
-DREAM_PARAMS: tuple[str, ...] = (
-    "layers",
-    "octave_count",
-    "octave_scale",
-    "steps_per_octave",
-    "iterations",
-    "step_size",
-    "jitter",
-    "seed",
-    "tile_size",
-    "precision",
-    "guide_max_side",
-)
+PRECISIONS: tuple[str, ...] = ("auto", "fp32", "bf16", "fp16")
+
+MAX_LAYERS = 64  # layers in one objective
+MAX_LAYER_NAME = 256  # "inception_4c/output:3,17,…" included
+MAX_CHANNEL = 65_535  # no network here has more channels in one layer
+MAX_LAYER_WEIGHT = 1e6
+MAX_STYLE_WEIGHT = 1e9
+MAX_SEED = 2**63 - 1
+
+
+@dataclass(frozen=True)
+class Param:
+    """One field of ``params``: its kind, inclusive bounds (a length for ``str``) and the
+    value the engine uses when it is left out."""
+
+    kind: Literal["int", "number", "str", "layers", "names"]
+    low: float = 0
+    high: float = 0
+    default: Any = None
+    nullable: bool = False
+    choices: tuple[str, ...] = ()
+
+
+#: Every field, in the order they are checked (a request's first bad field is answered).
+PARAMS: dict[str, Param] = {
+    "layers": Param("layers", default=()),
+    "octave_count": Param("int", 1, 32, 4),
+    "octave_scale": Param("number", 1.01, 4.0, 1.3),
+    "steps_per_octave": Param("int", 0, 10_000, 10),
+    "iterations": Param("int", 1, 1_000, 1),
+    "step_size": Param("number", 0.0, 255.0, 1.5),
+    "jitter": Param("int", 0, 4096, 32),
+    "seed": Param("int", 0, MAX_SEED, None, nullable=True),
+    "tile_size": Param("int", 64, 16_384, None, nullable=True),
+    "precision": Param("str", 1, 8, "auto", choices=PRECISIONS),
+    "guide_max_side": Param("int", 32, 2048, 448),
+    "style_weight": Param("number", 0.0, MAX_STYLE_WEIGHT, 1.0),
+    "content_weight": Param("number", 0.0, MAX_STYLE_WEIGHT, 0.5),
+    "style_layers": Param("names", default=()),
+    "content_layer": Param("str", 1, MAX_LAYER_NAME, None, nullable=True),
+    "style_max_side": Param("int", 32, 4096, 1024),
+}
 
 #: Style transfer (``DreamParams`` fields too): they matter only with a ``style`` image.
 STYLE_PARAMS: tuple[str, ...] = (
@@ -48,16 +77,9 @@ STYLE_PARAMS: tuple[str, ...] = (
     "content_layer",
     "style_max_side",
 )
-
-PARAM_NAMES: frozenset[str] = frozenset(DREAM_PARAMS + STYLE_PARAMS)
-PRECISIONS: tuple[str, ...] = ("auto", "fp32", "bf16", "fp16")
-
-MAX_LAYERS = 64  # layers in one objective
-MAX_LAYER_NAME = 256  # "inception_4c/output:3,17,…" included
-MAX_CHANNEL = 65_535  # no network here has more channels in one layer
-MAX_LAYER_WEIGHT = 1e6
-MAX_STYLE_WEIGHT = 1e9
-MAX_SEED = 2**63 - 1
+#: The dream's own fields.
+DREAM_PARAMS: tuple[str, ...] = tuple(name for name in PARAMS if name not in STYLE_PARAMS)
+PARAM_NAMES: frozenset[str] = frozenset(PARAMS)
 
 _LAYER_FIELDS = frozenset({"name", "weight", "channels"})
 
@@ -70,26 +92,11 @@ def check_params(params: object, limits: Limits, field: str = "params") -> dict[
     if not isinstance(params, Mapping):
         raise bad(field, f"must be a map, got {kind_of(params)}")
     check_known(params, PARAM_NAMES, field)
-    octaves = get_int(params, "octave_count", field, 1, 32, default=4)
-    get_float(params, "octave_scale", field, 1.01, 4.0)
-    steps = get_int(params, "steps_per_octave", field, 0, 10_000, default=10)
-    iterations = get_int(params, "iterations", field, 1, 1_000, default=1)
-    get_float(params, "step_size", field, 0.0, 255.0)
-    get_int(params, "jitter", field, 0, 4096)
-    get_int(params, "seed", field, 0, MAX_SEED, nullable=True)
-    get_int(params, "tile_size", field, 64, 16_384, nullable=True)
-    get_str(params, "precision", field, max_len=8, choices=PRECISIONS)
-    get_int(params, "guide_max_side", field, 32, 2048)
-    if "layers" in params:
-        _check_layers(params["layers"], path(field, "layers"))
-    get_float(params, "style_weight", field, 0.0, MAX_STYLE_WEIGHT)
-    get_float(params, "content_weight", field, 0.0, MAX_STYLE_WEIGHT)
-    if "style_layers" in params:
-        _check_names(params["style_layers"], path(field, "style_layers"))
-    get_str(params, "content_layer", field, max_len=MAX_LAYER_NAME, min_len=1, nullable=True)
-    get_int(params, "style_max_side", field, 32, 4096)
-    assert octaves is not None and steps is not None and iterations is not None
-    total = octaves * steps * iterations
+    for name, param in PARAMS.items():
+        _check(params, name, param, field)
+    total = 1
+    for name in ("octave_count", "steps_per_octave", "iterations"):
+        total *= params.get(name, PARAMS[name].default)
     if total > limits.max_total_steps:
         raise MessageInvalid(
             ErrorCode.TOO_LARGE,
@@ -98,6 +105,26 @@ def check_params(params: object, limits: Limits, field: str = "params") -> dict[
             path(field, "steps_per_octave"),
         )
     return dict(params)
+
+
+def _check(params: Mapping[str, Any], name: str, param: Param, field: str) -> None:
+    if param.kind == "int":
+        get_int(params, name, field, int(param.low), int(param.high), nullable=param.nullable)
+    elif param.kind == "number":
+        get_float(params, name, field, param.low, param.high)
+    elif param.kind == "str":
+        get_str(
+            params,
+            name,
+            field,
+            min_len=int(param.low),
+            max_len=int(param.high),
+            nullable=param.nullable,
+            choices=param.choices or None,
+        )
+    elif name in params:
+        check = _check_layers if param.kind == "layers" else _check_names
+        check(params[name], path(field, name))
 
 
 def _check_name(value: object, field: str) -> None:

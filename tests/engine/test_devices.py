@@ -65,5 +65,5 @@ def test_torch_out_of_memory_anywhere_in_a_dream_is_the_engines_error(
 
     monkeypatch.setattr(lite0.net, "features", guide_too_big)
     params = engine.DreamParams(octave_count=1, steps_per_octave=1, seed=0)
-    with pytest.raises(engine.OutOfMemory, match="^out of memory on cpu: simulated$"):
+    with pytest.raises(engine.OutOfMemory, match=r"^out of memory on cpu: simulated$"):
         engine.dream(lite0, small_cat, params, guide=small_cat)

@@ -1,0 +1,88 @@
+"""The protocol's ``params`` table and the engine's ``DreamParams`` state the same fields,
+types, bounds and defaults. The protocol may not import the engine (GIMP's Python has no
+torch), so this test is what ties the two: a bound changed on one side only fails here."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import typing
+
+import pytest
+
+from dreamd import engine, protocol
+from dreamd.engine import _params as engine_params
+from dreamd.protocol import _params as wire
+
+FIELDS = {f.name: f for f in dataclasses.fields(engine.DreamParams)}
+HINTS = typing.get_type_hints(engine.DreamParams)
+
+
+def test_the_same_names():
+    assert set(wire.PARAMS) == set(FIELDS) == protocol.PARAM_NAMES
+    assert set(protocol.DREAM_PARAMS) | set(protocol.STYLE_PARAMS) == set(FIELDS)
+
+
+def _kind(hint: object) -> tuple[str, bool]:
+    """The protocol kind of an engine type hint, and whether it may be None."""
+    args = typing.get_args(hint)
+    nullable = type(None) in args
+    base = next((a for a in args if a is not type(None)), hint) if nullable else hint
+    if base is int:
+        return "int", nullable
+    if base is float:
+        return "number", nullable
+    if base is str or typing.get_origin(base) is typing.Literal:
+        return "str", nullable
+    assert typing.get_origin(base) is tuple, hint
+    item = typing.get_args(base)[0]
+    return ("layers" if item is engine.LayerSpec else "names"), nullable
+
+
+@pytest.mark.parametrize("name", sorted(FIELDS))
+def test_the_same_type_and_default(name: str):
+    param = wire.PARAMS[name]
+    assert (param.kind, param.nullable) == _kind(HINTS[name])
+    assert param.default == FIELDS[name].default
+
+
+@pytest.mark.parametrize("name", sorted(engine_params.RANGES))
+def test_the_same_bounds(name: str):
+    kind, low, high = engine_params.RANGES[name]
+    param = wire.PARAMS[name]
+    assert (param.kind, param.low, param.high) == ({int: "int", float: "number"}[kind], low, high)
+    assert param.nullable == (name in engine_params.OPTIONAL)
+
+
+def test_the_same_choices_and_layer_weights():
+    assert wire.PARAMS["precision"].choices == engine_params.PRECISIONS
+    assert typing.get_args(engine_params.Precision) == engine_params.PRECISIONS
+    assert engine_params.LAYER_WEIGHT == (-wire.MAX_LAYER_WEIGHT, wire.MAX_LAYER_WEIGHT)
+
+
+def _protocol_accepts(name: str, value: object) -> bool:
+    try:
+        protocol.check_params({name: value}, protocol.Limits())
+    except protocol.MessageInvalid:
+        return False
+    return True
+
+
+def _engine_accepts(name: str, value: object) -> bool:
+    try:
+        engine.DreamParams.from_mapping({name: value})
+    except engine.InvalidParams:
+        return False
+    return True
+
+
+@pytest.mark.parametrize("name", sorted(engine_params.RANGES))
+def test_both_sides_refuse_exactly_outside_the_bounds(name: str):
+    """The validators themselves use the tables: each bound is accepted by both, the next
+    value out is refused by both."""
+    kind, low, high = engine_params.RANGES[name]
+    below = low - 1 if kind is int else math.nextafter(low, -math.inf)
+    above = high + 1 if kind is int else math.nextafter(high, math.inf)
+    for value, ok in ((kind(low), True), (kind(high), True), (below, False), (above, False)):
+        assert _protocol_accepts(name, value) is ok, (name, value)
+        assert _engine_accepts(name, value) is ok, (name, value)
