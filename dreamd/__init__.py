@@ -4,6 +4,7 @@ The one top-level import name of the project. Its parts, each a folder of the re
 mapped here by ``pyproject.toml``:
 
 - :mod:`dreamd.engine`: the algorithm in pure PyTorch (models, layers, octaves, tiles, style)
+- :mod:`dreamd.codec`: image files ⇄ arrays (every format and mode, 16-bit exact, atomic writes)
 - :mod:`dreamd.protocol`: the wire format and client library (pyzmq, msgpack, stdlib only)
 - :mod:`dreamd.daemon`: ``dreamd``, the resident-model daemon
 - :mod:`dreamd.batch`: ``dream-batch``, files in, files out
