@@ -37,7 +37,8 @@ class DreamResult:
         image: float32 (H, W, C) in [0, 1], same shape and channel layout as the input.
         model: model name; layers: canonical layer names; params: the parameters used,
         with the seed filled in; octave_count: octaves actually run; precision: the
-        arithmetic used; seconds: wall time; notes: things the user should know.
+        arithmetic used; seconds: wall time; notes: things the user should know;
+        weights_sha256: the SHA-256 of the model's weights file.
     """
 
     image: np.ndarray
@@ -50,6 +51,7 @@ class DreamResult:
     seconds: float
     device: str
     notes: list[str] = field(default_factory=list)
+    weights_sha256: str = ""
 
     def metadata(self) -> dict[str, object]:
         """Plain data to record next to the image (PNG text, EXIF, a protocol reply)."""
@@ -61,6 +63,7 @@ class DreamResult:
             "octave_count": self.octave_count,
             "precision": self.precision,
             "device": self.device,
+            "weights_sha256": self.weights_sha256,
         }
 
 
@@ -187,6 +190,7 @@ def _dream(
         seconds=time.perf_counter() - started,
         device=str(device),
         notes=notes,
+        weights_sha256=model.weights_sha256,
     )
 
 

@@ -182,7 +182,11 @@ def test_tiles_give_the_whole_images_step(model: engine.DreamModel):
 def test_weights_hash_is_the_files(files: dict[str, Path], model: engine.DreamModel):
     import hashlib
 
-    assert model.weights_sha256 == hashlib.sha256(files["legacy"].read_bytes()).hexdigest()
+    digest = hashlib.sha256(files["legacy"].read_bytes()).hexdigest()
+    assert model.weights_sha256 == digest
+    params = engine.DreamParams(octave_count=1, steps_per_octave=1, seed=0)
+    meta = engine.dream(model, _photo(64, 64), params).metadata()
+    assert (meta["model"], meta["weights_sha256"]) == ("bvlc-googlenet", digest)
 
 
 # ---- files that are not the weights ------------------------------------------------------------
