@@ -16,7 +16,7 @@ import shlex
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -176,7 +176,7 @@ def start_daemon(config: Mapping[str, Any], log_dir: Path | None = None) -> subp
     return subprocess.Popen(argv, **kwargs)
 
 
-def wait_until(predicate, timeout: float, interval: float = 0.25) -> bool:
+def wait_until(predicate: Callable[[], object], timeout: float, interval: float = 0.25) -> bool:
     """Call ``predicate()`` until it returns true or ``timeout`` seconds pass."""
     deadline = time.monotonic() + timeout
     while True:

@@ -97,8 +97,6 @@ def _hello(endpoint: str) -> bool:
 def dreamd_endpoint(share: Path) -> Iterator[str]:
     """A real daemon on ``ipc://SHARE/run/dreamd.sock`` (efficientnet-lite0 on the CPU,
     at most :data:`DAEMON_MAX_PIXELS` pixels per image)."""
-    if not (REPO / "daemon" / "__main__.py").is_file():
-        pytest.skip("the daemon (daemon/__main__.py) does not exist yet")
     sock_dir = share / "run"
     sock_dir.mkdir(mode=0o700, exist_ok=True)
     endpoint = f"ipc://{sock_dir}/dreamd.sock"
@@ -140,8 +138,7 @@ def dreamd_endpoint(share: Path) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def gimp_profile(gimp: GimpRunner, share: Path) -> Path:
-    """A fresh GIMP 3 profile with the plug-in installed by ``dreamd gimp install``
-    (the installer library directly while the daemon's CLI does not exist).
+    """A fresh GIMP 3 profile with the plug-in installed by ``dreamd gimp install``.
 
     No endpoint is recorded: each GIMP run passes ``DREAMD_ENDPOINT``, so the same
     profile serves the with-daemon and the no-daemon runs.
@@ -149,12 +146,6 @@ def gimp_profile(gimp: GimpRunner, share: Path) -> Path:
     profile = share / "profile"
     profile.mkdir()
     gimp_python = shlex.join(gimp.python_command([share]))
-    if (REPO / "daemon" / "cli.py").is_file():
-        res = dreamd_cli("gimp", "install", "--gimp-dir", str(profile),
-                         "--gimp-python", gimp_python)  # fmt: skip
-        assert res.returncode == 0, f"dreamd gimp install failed:\n{res.stdout}{res.stderr}"
-    else:
-        from dreamd.gimp import installer
-
-        installer.install(profile, gimp_python=gimp_python)
+    res = dreamd_cli("gimp", "install", "--gimp-dir", str(profile), "--gimp-python", gimp_python)
+    assert res.returncode == 0, f"dreamd gimp install failed:\n{res.stdout}{res.stderr}"
     return profile
