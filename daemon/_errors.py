@@ -1,13 +1,16 @@
 """The daemon's errors, and how every failure maps to a protocol error code.
 
-Job failures never escape a worker: :func:`classify` turns any exception into an
-``(code, message)`` pair for an ``error`` reply. Start-up problems are
-:class:`ConfigError`, which the CLI prints and turns into an exit status.
+Job failures never escape a worker: :func:`classify` turns any exception into a
+``(code, message, field)`` triple for an ``error`` reply, the code a
+:class:`protocol.ErrorCode`. Start-up problems are :class:`ConfigError`, which the CLI
+prints and turns into an exit status.
 """
 
 from __future__ import annotations
 
 import enum
+
+from dreamd.protocol import ErrorCode
 
 
 class ExitCode(enum.IntEnum):
@@ -37,7 +40,7 @@ class JobError(DaemonError):
     """A request the daemon refuses or a job that failed, with its protocol error code."""
 
     def __init__(
-        self, code: str, message: str, field: str | None = None, job: str | None = None
+        self, code: ErrorCode, message: str, field: str | None = None, job: str | None = None
     ) -> None:
         self.code = code
         self.field = field
@@ -45,36 +48,22 @@ class JobError(DaemonError):
         super().__init__(message)
 
 
-# Protocol error codes (``protocol.ErrorCode`` is a ``str`` enum: these compare equal).
-BAD_VALUE = "BAD_VALUE"
-BAD_IMAGE = "BAD_IMAGE"
-UNKNOWN_LAYER = "UNKNOWN_LAYER"
-UNKNOWN_MODEL = "UNKNOWN_MODEL"
-UNKNOWN_JOB = "UNKNOWN_JOB"
-TOO_LARGE = "TOO_LARGE"
-CANCELLED = "CANCELLED"
-OUT_OF_MEMORY = "OUT_OF_MEMORY"
-SHUTTING_DOWN = "SHUTTING_DOWN"
-BUSY = "BUSY"
-INTERNAL = "INTERNAL"
-
-
-def classify(exc: BaseException) -> tuple[str, str, str | None]:
-    """``(code name, human message, offending field or None)`` for any exception."""
-    from dreamd import engine  # here, so that client commands do not pay for importing torch
+def classify(exc: BaseException) -> tuple[ErrorCode, str, str | None]:
+    """``(code, human message, offending field or None)`` for any exception."""
+    from dreamd import engine  # here: the client commands need none of the engine
 
     if isinstance(exc, JobError):
         return exc.code, str(exc), exc.field
     if isinstance(exc, engine.Cancelled):
-        return CANCELLED, "the job was cancelled", None
+        return ErrorCode.CANCELLED, "the job was cancelled", None
     if isinstance(exc, engine.OutOfMemory):
-        return OUT_OF_MEMORY, str(exc), None
+        return ErrorCode.OUT_OF_MEMORY, str(exc), None
     if isinstance(exc, engine.UnknownLayer):
-        return UNKNOWN_LAYER, str(exc), "layers"
+        return ErrorCode.UNKNOWN_LAYER, str(exc), f"params.{exc.field}"
     if isinstance(exc, engine.InvalidParams):
-        return BAD_VALUE, str(exc), f"params.{exc.field}"
+        return ErrorCode.BAD_VALUE, str(exc), f"params.{exc.field}"
     if isinstance(exc, engine.InvalidImage):
-        return BAD_IMAGE, str(exc), "image"
+        return ErrorCode.BAD_IMAGE, str(exc), "image"
     if isinstance(exc, MemoryError):
-        return OUT_OF_MEMORY, "the daemon ran out of host memory for this job", None
-    return INTERNAL, f"internal error: {type(exc).__name__}: {exc}", None
+        return ErrorCode.OUT_OF_MEMORY, "the daemon ran out of host memory for this job", None
+    return ErrorCode.INTERNAL, f"internal error: {type(exc).__name__}: {exc}", None

@@ -16,8 +16,8 @@ from typing import Any
 import numpy as np
 
 from dreamd import codec
+from dreamd.protocol import ErrorCode
 
-from . import _errors
 from ._errors import JobError
 
 _NP_DTYPES: dict[str, np.dtype[Any]] = {
@@ -49,7 +49,7 @@ class Decoded:
 
 
 def _bad(message: str, where: str) -> JobError:
-    return JobError(_errors.BAD_IMAGE, message, where)
+    return JobError(ErrorCode.BAD_IMAGE, message, where)
 
 
 def check_encodable(desc: Any, where: str = "image") -> None:

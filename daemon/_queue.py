@@ -19,7 +19,7 @@ from collections.abc import Hashable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from dreamd import engine
+from dreamd import engine, protocol
 
 #: Who sent a job: (index of the ROUTER socket, routing identity).
 ClientKey = tuple[int, bytes]
@@ -72,12 +72,12 @@ class Job:
     progress: tuple[int, int, int, int] = (0, 0, 0, 0)
     last_sent: float = 0.0
     cancel: threading.Event = field(default_factory=threading.Event)
-    cancel_code: str | None = None
+    cancel_code: protocol.ErrorCode | None = None
     cancel_reason: str = ""
     #: its client is gone: whatever the job ends with goes to nobody
     orphaned: bool = False
 
-    def request_cancel(self, code: str, reason: str) -> None:
+    def request_cancel(self, code: protocol.ErrorCode, reason: str) -> None:
         """Ask the job to stop; the first reason given is the one reported."""
         if self.cancel_code is None:
             self.cancel_code = code

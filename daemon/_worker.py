@@ -18,9 +18,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import torch
 
-from dreamd import engine
+from dreamd import engine, protocol
 
 from . import _errors
 from ._errors import JobError
@@ -68,7 +67,7 @@ class Finished:
 @dataclass
 class Failed:
     job: Job
-    code: str
+    code: protocol.ErrorCode
     message: str
     field: str | None = None
 
@@ -200,7 +199,9 @@ class Worker:
             style = self.decode(job.style, "style")[0] if job.style is not None else None
             if style is not None and not np.isfinite(style).all():
                 raise JobError(
-                    _errors.BAD_IMAGE, "the style image contains NaN or infinite values", "style"
+                    protocol.ErrorCode.BAD_IMAGE,
+                    "the style image contains NaN or infinite values",
+                    "style",
                 )
             result = engine.dream(
                 model,
@@ -222,15 +223,12 @@ class Worker:
         )
 
     def _failure(self, job: Job, exc: BaseException) -> Failed:
-        if isinstance(exc, torch.OutOfMemoryError):
-            exc = engine.OutOfMemory(f"out of memory on {self.device}: {exc}".splitlines()[0])
-        if isinstance(exc, engine.OutOfMemory) and self.device.startswith("cuda"):
-            with contextlib.suppress(RuntimeError):
-                torch.cuda.empty_cache()
+        # engine.dream turns the device's out-of-memory errors into engine.OutOfMemory
+        # (and frees the device's cached memory), so none of torch is needed here.
         code, message, fld = _errors.classify(exc)
-        if code == _errors.CANCELLED and job.cancel_code is not None:
+        if code == protocol.ErrorCode.CANCELLED and job.cancel_code is not None:
             code, message = job.cancel_code, job.cancel_reason
-        if code == _errors.INTERNAL:
+        if code == protocol.ErrorCode.INTERNAL:
             log.error(
                 "job %s failed with an unexpected error:\n%s",
                 job.id,
