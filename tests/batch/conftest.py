@@ -4,19 +4,17 @@ the codec's tests), quick flags."""
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from PIL import Image
 
+from harness.batch import ROOT, run_cli
+
 from ..codec.odd_files import photo, write_bad_files, write_odd_images
 
 os.environ.setdefault("DREAMD_OFFLINE", "1")
-
-ROOT = Path(__file__).resolve().parents[2]
 
 #: Flags that keep a dream cheap on a shared CPU.
 QUICK = ["--model", "efficientnet-lite0", "--device", "cpu", "--octave-count", "2",
@@ -46,23 +44,6 @@ def photos(tmp_path: Path) -> Path:
     Image.fromarray(photo("astronaut", (48, 48))).save(src / "b_astronaut.png")
     Image.fromarray(photo("coffee")).save(src / "c_coffee.jpg", quality=90)
     return src
-
-
-def run_cli(
-    args: Sequence[str], timeout: float = 180, **kw: object
-) -> subprocess.CompletedProcess[str]:
-    """``python -m dreamd.batch ARGS`` in a subprocess, from the repository root."""
-    env = {**os.environ, "DREAMD_OFFLINE": "1", "PYTHONUNBUFFERED": "1"}
-    return subprocess.run(
-        [sys.executable, "-m", "dreamd.batch", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-        **kw,  # type: ignore[arg-type]
-    )
 
 
 @pytest.fixture(scope="session")

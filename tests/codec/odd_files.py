@@ -10,14 +10,7 @@ import numpy as np
 from PIL import Image, ImageCms
 
 from dreamd import codec
-
-
-def photo(name: str = "chelsea", size: tuple[int, int] = (64, 48)) -> np.ndarray:
-    """A real photo from scikit-image, resized: uint8 (H, W, 3) (or (H, W) for camera)."""
-    from skimage import data
-
-    arr = getattr(data, name)()
-    return np.asarray(Image.fromarray(arr).resize(size, Image.Resampling.LANCZOS))
+from harness.batch import photo
 
 
 def srgb_icc() -> bytes:
