@@ -8,6 +8,8 @@ from typing import Any
 
 from . import __version__, _imageio
 from ._blend import DEFAULT_FACTOR, DEFAULT_SIGMA, MODES
+from ._chain import FLOW_FACTOR
+from ._video_args import add_video_arguments
 
 PROG = "dream-batch"
 
@@ -157,15 +159,15 @@ def build_parser() -> argparse.ArgumentParser:
     blend.add_argument(
         "--blend-mode",
         choices=MODES,
-        default="random",
         help="random: 5-45%% per frame, as the original tool; constant: "
-        "--blend-factor; gaussian: around --blend-factor (default random)",
+        "--blend-factor; gaussian: around --blend-factor (default random; constant "
+        "with --flow)",
     )
     blend.add_argument(
         "--blend-factor",
         type=float,
-        default=DEFAULT_FACTOR,
-        help=f"weight of the previous dreamed frame ({DEFAULT_FACTOR})",
+        help=f"weight of the previous dreamed frame ({DEFAULT_FACTOR}; {FLOW_FACTOR} "
+        "with --flow)",
     )
     blend.add_argument(
         "--blend-sigma",
@@ -173,6 +175,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=DEFAULT_SIGMA,
         help=f"spread of the gaussian blend factor ({DEFAULT_SIGMA})",
     )
+    add_video_arguments(p)
 
     run = p.add_argument_group("where it runs")
     run.add_argument(

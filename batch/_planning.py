@@ -7,7 +7,7 @@ import argparse
 import os
 import random
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,8 @@ from ._errors import ImageError, UsageError
 from ._imageio import Limits, output_rel, read_image
 from ._pipeline import Job
 from ._sources import find_sources
+from ._video_args import check_video_flags
+from ._video_plan import MediaPlan, plan_media, split_sources
 
 #: The engine's default ``style_max_side``: a style image is never used larger than this,
 #: so a bigger one is scaled down once here (what travels to a daemon stays small).
@@ -38,6 +40,7 @@ class Plan:
     ignored: list[Path]  # files in the source without an image suffix
     limits: Limits
     blend: Blend | None
+    media: MediaPlan = field(default_factory=MediaPlan)  # videos, zoom animations
 
 
 def plan(args: argparse.Namespace, params: dict[str, Any]) -> Plan:
@@ -48,13 +51,15 @@ def plan(args: argparse.Namespace, params: dict[str, Any]) -> Plan:
     """
     check_params(params)
     check_style_flags(args)
+    check_video_flags(args)
     blend = blend_settings(args)
     dest_root = Path(args.destination).expanduser()
     if dest_root.exists() and not dest_root.is_dir():
         raise UsageError(f"destination {str(dest_root)!r} exists and is not a folder")
     found = find_sources(args.source, args.recursive, exclude=dest_root)
     fmt = _imageio.FORMAT_NAMES[args.format] if args.format else None
-    jobs = plan_jobs(found.sources, dest_root, fmt)
+    images, media = split_sources(found.sources, zoom=args.zoom is not None)
+    jobs = plan_jobs(images, dest_root, fmt)
     limits = Limits(max_pixels=int(args.max_megapixels * 1e6))
     if Image.MAX_IMAGE_PIXELS is not None:  # Pillow's own bomb check must not stop us first
         Image.MAX_IMAGE_PIXELS = max(Image.MAX_IMAGE_PIXELS, limits.max_pixels)
@@ -62,7 +67,8 @@ def plan(args: argparse.Namespace, params: dict[str, Any]) -> Plan:
     done: list[Job] = []
     for job in jobs:
         (done if job.dest.exists() and not args.overwrite else todo).append(job)
-    return Plan(jobs, todo, done, list(found.ignored), limits, blend)
+    media_plan = plan_media(args, params, media, dest_root, limits, blend)
+    return Plan(jobs, todo, done, list(found.ignored), limits, blend, media_plan)
 
 
 def check_params(params: dict[str, Any]) -> None:

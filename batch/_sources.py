@@ -10,6 +10,7 @@ from pathlib import Path
 from PIL import Image
 
 from ._errors import UsageError
+from ._video_io import VIDEO_SUFFIXES
 
 _MAGIC = frozenset("*?[")
 
@@ -52,7 +53,7 @@ def is_hidden(name: str) -> bool:
 def find_sources(source: str, recursive: bool = False, exclude: Path | None = None) -> SourceList:
     """Expand ``source`` into files, sorted by relative path in code-point order.
 
-    A folder yields the files with an image suffix (sub-folders with ``recursive``); hidden
+    A folder yields the files with an image or video suffix (sub-folders with ``recursive``); hidden
     files and folders, and ``exclude`` (the destination, when it lies inside the source),
     are left out. A file yields itself, whatever its name. Anything else with ``*``, ``?``
     or ``[`` is a glob (``**`` crosses folders with ``recursive``).
@@ -86,7 +87,7 @@ def find_sources(source: str, recursive: bool = False, exclude: Path | None = No
 
 
 def _walk(root: Path, recursive: bool, excluded: Path | None) -> tuple[list[Source], list[Path]]:
-    exts = image_extensions()
+    exts = image_extensions() | VIDEO_SUFFIXES
     found: list[Source] = []
     ignored: list[Path] = []
     for dirpath, dirnames, filenames in os.walk(root):

@@ -23,6 +23,7 @@ import numpy as np
 from PIL import Image, PngImagePlugin
 
 from ._errors import UnreadableImage, WriteFailed
+from ._imageio import clean_stale_temps
 
 STATE = ".dreamd-work.json"
 #: Temporary names end like the image writer's, so its clean-up of stale files finds them.
@@ -61,6 +62,7 @@ class WorkFolder:
         """
         note = None
         state_file = self.path / STATE
+        clean_stale_temps(self.path)  # frames a killed run was writing
         if self.path.is_dir():
             saved = _read_state(state_file)
             old = saved.get("state") if isinstance(saved, dict) else None

@@ -26,6 +26,7 @@ from ._pipeline import Pipeline, Settings
 from ._planning import output_record, plan, read_guide, read_style
 from ._progress import Display, make_display
 from ._report import EXIT_FAILED, EXIT_OK, EXIT_USAGE, Report
+from ._video_plan import media_count, run_media, with_record
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -76,20 +77,23 @@ def _main(
         parser.print_usage(sys.stderr)
         raise UsageError("-s/--source and -d/--destination are required")
     the_plan = plan(args, params)
-    everything, todo = the_plan.jobs, the_plan.todo
+    everything, todo, media = the_plan.jobs, the_plan.todo, the_plan.media
 
-    report = Report(display, total=len(everything))
+    report = Report(display, total=len(everything) + len(media.jobs))
     for job in the_plan.done:
         report.skipped(job.name, str(job.dest))
+    for finished in media.done:
+        report.skipped(finished.name, str(finished.dest))
     ignored = the_plan.ignored
     if ignored:
         shown = ", ".join(p.name for p in ignored[:3]) + (" …" if len(ignored) > 3 else "")
         display.line(f"ignoring {len(ignored)} file(s) without an image suffix: {shown}")
-    if not everything:
+    if not everything and not media.jobs:
         display.line(f"{PROG}: no images in {args.source}")
         return _finish(args, report, display)
-    if not todo:
-        display.line(f"{PROG}: all {len(everything)} outputs exist already (--overwrite to redo)")
+    if not todo and not media.todo:
+        total = len(everything) + len(media.jobs)
+        display.line(f"{PROG}: all {total} outputs exist already (--overwrite to redo)")
         return _finish(args, report, display)
 
     limits = the_plan.limits
@@ -98,9 +102,10 @@ def _main(
 
     runner = choose_runner(args, params, guide, style)
     report.runner = runner.description
-    skipped = len(everything) - len(todo)
+    skipped = len(everything) - len(todo) + len(media.done)
+    what = media_count(todo, media)
     display.line(
-        f"{PROG}: {len(todo)} image(s) with the {runner.description}"
+        f"{PROG}: {what} with the {runner.description}"
         + (f"; {skipped} already done, skipped" if skipped else "")
     )
     for note in runner.notes:
@@ -114,12 +119,17 @@ def _main(
         blend=the_plan.blend,
         record=output_record(args),
     )
-    display.start(len(todo))
+    display.start(len(todo) + len(media.todo))
     pipeline = Pipeline(runner, todo, everything, settings, report)
+    used = [runner]
     try:
-        pipeline.run()
+        if todo:
+            pipeline.run()
+        if media.todo and not report.aborted:
+            media = with_record(media, settings.record)
+            used.append(run_media(media, pipeline.runner, report, display))
     except KeyboardInterrupt:
-        report.total = len(everything)
+        report.total = len(everything) + len(media.jobs)
         display.close()
         resume = shlex.join([PROG, *argv])
         display.problem(
@@ -128,7 +138,8 @@ def _main(
         )
         return _finish(args, report, display, closed=True)
     finally:
-        runner.close()
+        for r in {id(r): r for r in (*used, pipeline.runner)}.values():
+            r.close()
     return _finish(args, report, display)
 
 
