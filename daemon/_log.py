@@ -19,3 +19,8 @@ def setup(level: str | int = "INFO") -> logging.Logger:
     log.setLevel(level if isinstance(level, int) else level.upper())
     log.propagate = False
     return log
+
+
+def print_error(message: str) -> None:
+    """A command's one-line complaint on stderr: ``dreamd: message``."""
+    print(f"dreamd: {message}", file=sys.stderr)

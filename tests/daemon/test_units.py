@@ -9,7 +9,7 @@ import pytest
 
 from dreamd import engine
 from dreamd.daemon import _errors, _security
-from dreamd.daemon._devices import parse_devices
+from dreamd.daemon._cli_serve import parse_devices
 from dreamd.daemon._errors import ConfigError
 from dreamd.daemon._lock import EndpointLock, LockInfo, is_held, lock_path
 from dreamd.daemon._queue import Job, Priority, Scheduler
