@@ -13,13 +13,14 @@ frame's dream would be instead of piling up — measured in ``benchmarks/video.p
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from ._blend import Blend, mix
-from ._flow import Motion, carry
+from ._flow import FlowEstimator, Motion, carry
 
 #: The carried share with --flow when no blend flag is given.
 FLOW_FACTOR = 0.8
@@ -50,10 +51,14 @@ class Chain:
         motion: Motion | None,
     ) -> tuple[np.ndarray, dict[str, Any] | None, dict[str, Any]]:
         """Frame ``index``'s input (float32 like ``raw``), its parameter overrides and what
-        to record about the chain. Without ``motion`` (no flow, or the previous raw frame
-        unknown) the previous dreamed frame is blended in as ``-b`` does."""
+        to record about the chain. Without flow the previous dreamed frame is blended in as
+        ``-b`` does; with flow but no ``motion`` (the previous raw frame could not be read)
+        the frame starts afresh."""
         f = self.blend.factor_for(index)
         record: dict[str, Any] = {**self.blend.as_dict(), "factor": round(f, 6)}
+        if self.flow is not None and (motion is None or prev_raw is None):
+            # the previous raw frame is gone: start afresh rather than smear f of the dream
+            return raw, None, {**record, "flow": {"method": self.flow, "reliable": 0.0}}
         if motion is not None and prev_raw is not None:
             x = carry(raw, prev_raw, prev_dreamed, motion, f)
             record["flow"] = {"method": self.flow, "reliable": round(motion.reliable_share, 4)}
@@ -64,3 +69,36 @@ class Chain:
         if steps is not None:
             record["steps_per_octave"] = steps
         return x, overrides, record
+
+
+class RawFrames:
+    """What one lane of a frame folder keeps for ``--flow``: its last raw frame (the flow
+    runs between raw frames) and its own flow estimator."""
+
+    def __init__(self) -> None:
+        self.index = -1
+        self.raw: np.ndarray | None = None
+        self._est: FlowEstimator | None = None
+
+    def keep(self, chain: Chain | None, index: int, raw: np.ndarray) -> None:
+        if chain is not None and chain.flow is not None:
+            self.index, self.raw = index, raw
+
+    def start(
+        self,
+        chain: Chain,
+        index: int,
+        raw: np.ndarray,
+        dreamed_prev: np.ndarray,
+        read_raw: Callable[[int], np.ndarray | None],
+    ) -> tuple[np.ndarray, dict[str, Any] | None, dict[str, Any]]:
+        """:meth:`Chain.start` for frame ``index``, its previous raw frame remembered here
+        or read again (``read_raw``: a resumed run, or a lane's first frame)."""
+        prev_raw = motion = None
+        if chain.flow is not None:
+            prev_raw = self.raw if self.index == index - 1 else read_raw(index - 1)
+            if prev_raw is not None and prev_raw.shape == raw.shape:
+                if self._est is None:
+                    self._est = FlowEstimator(chain.flow)
+                motion = self._est.motion(prev_raw, raw)
+        return chain.start(index, raw, prev_raw, dreamed_prev, motion)

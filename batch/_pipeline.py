@@ -30,6 +30,7 @@ import numpy as np
 
 from . import _blend
 from ._blend import Blend
+from ._chain import Chain, RawFrames
 from ._errors import DreamFailed, ImageError, Interrupted, RunnerLost, WriteFailed
 from ._imageio import Limits, LoadedImage, read_image, write_image
 from ._report import Report
@@ -65,6 +66,7 @@ class Settings:
     pending_writes: int = 4
     warmup: int = WARMUP_FRAMES
     record: Mapping[str, Any] = field(default_factory=dict)  # extra metadata for every file
+    chain: Chain | None = None  # how -b (and --flow) start a frame from the previous one
 
 
 Item = tuple[Job, "Future[LoadedImage]"]
@@ -89,6 +91,7 @@ class Lane:
         self.in_progress = 0
         self.prev_index = -1
         self.prev: np.ndarray | None = None
+        self.raws = RawFrames()  # --flow: the raw frame before the next
         self.lock = threading.Lock()
 
     def next(self) -> Item | None:
@@ -344,14 +347,21 @@ class Pipeline:
             if not job.warmup:
                 self.report.failed(job.name, exc.reason)
             return
-        pixels = loaded.pixels
+        pixels = raw = loaded.pixels
         blend_info: dict[str, Any] | None = None
-        b = self.settings.blend
+        overrides: dict[str, Any] | None = None
+        b, chain = self.settings.blend, self.settings.chain
         if b is not None:
             previous, prev_name = self._previous(lane, job)
             if previous is not None and _blend.compatible(pixels, previous):
-                pixels, f = b.apply(pixels, previous, job.index)
-                blend_info = {**b.as_dict(), "factor": round(f, 6), "previous": prev_name}
+                if chain is not None:
+                    pixels, overrides, info = lane.raws.start(
+                        chain, job.index, raw, previous, self._raw
+                    )
+                    blend_info = {**info, "previous": prev_name}
+                else:
+                    pixels, f = b.apply(pixels, previous, job.index)
+                    blend_info = {**b.as_dict(), "factor": round(f, 6), "previous": prev_name}
             elif previous is not None:
                 self.report.note("frame size or channels changed: not blended", job.name)
         started = time.perf_counter()
@@ -361,12 +371,14 @@ class Pipeline:
 
         try:
             bits = 16 if blend_info is not None else loaded.info.depth
-            out = slot.dream(pixels, progress, self.stop, bits=bits)
+            more = {"overrides": overrides} if overrides else {}
+            out = slot.dream(pixels, progress, self.stop, bits=bits, **more)
         except DreamFailed as exc:
             if not job.warmup:
                 self.report.failed(job.name, f"dream failed: {exc}")
             return
         lane.prev_index, lane.prev = job.index, out.image
+        lane.raws.keep(chain, job.index, raw)
         if job.warmup:
             return
         meta: dict[str, Any] = {
@@ -380,6 +392,13 @@ class Pipeline:
             meta["blend"] = blend_info
         notes = [*loaded.info.notes, *out.notes]
         self._write(job, out.image, loaded, meta, notes, started)
+
+    def _raw(self, index: int) -> np.ndarray | None:
+        """Raw frame ``index`` read again (the flow to the next frame needs it)."""
+        try:
+            return read_image(self.everything[index].source.path, self.settings.limits).pixels
+        except (ImageError, IndexError):
+            return None
 
     def _previous(self, lane: Lane, job: Job) -> tuple[np.ndarray | None, str | None]:
         """The dreamed frame before ``job``: in memory, else its output on disk (resume)."""

@@ -16,6 +16,7 @@ from PIL import Image
 
 from . import __version__, _imageio
 from ._blend import Blend
+from ._chain import Chain
 from ._errors import ImageError, UsageError
 from ._imageio import Limits, output_rel, read_image
 from ._pipeline import Job
@@ -41,6 +42,11 @@ class Plan:
     limits: Limits
     blend: Blend | None
     media: MediaPlan = field(default_factory=MediaPlan)  # videos, zoom animations
+
+    @property
+    def chain(self) -> Chain | None:
+        """How -b (and --flow) start a frame from the one before, for frame folders."""
+        return self.media.chain
 
 
 def plan(args: argparse.Namespace, params: dict[str, Any]) -> Plan:

@@ -42,6 +42,7 @@ class MediaPlan:
     done: list[MediaJob] = field(default_factory=list)
     video: VideoOptions | None = None
     zoom: ZoomOptions | None = None
+    chain: Chain | None = None  # -b and --flow, for videos and frame folders alike
 
 
 def split_sources(sources: Sequence[Source], zoom: bool) -> tuple[list[Source], list[Source]]:
@@ -71,6 +72,8 @@ def plan_media(
     """
     zoom = args.zoom is not None
     plan = MediaPlan()
+    if blend is not None:
+        plan.chain = Chain(blend, args.flow, args.steps_per_octave, args.steps_after_first)
     if not sources:
         return plan
     taken: set[Path] = set()
@@ -102,14 +105,11 @@ def plan_media(
             state=state,
         )
     else:
-        chain = None
-        if blend is not None:
-            chain = Chain(blend, args.flow, args.steps_per_octave, args.steps_after_first)
         plan.video = VideoOptions(
             codec=args.video_codec,
             crf=args.crf,
             frames=args.frames,
-            chain=chain,
+            chain=plan.chain,
             seed=args.seed,
             max_pixels=limits.max_pixels,
             overwrite=args.overwrite,

@@ -118,6 +118,7 @@ def _main(
         quality=args.quality,
         blend=the_plan.blend,
         record=output_record(args),
+        chain=the_plan.chain,
     )
     display.start(len(todo) + len(media.todo))
     pipeline = Pipeline(runner, todo, everything, settings, report)
