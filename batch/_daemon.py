@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -42,6 +42,8 @@ class Daemon:
     layers: list[dict[str, Any]]
     default_layer: str
     server: str
+    default_style_layers: list[str] = field(default_factory=list)
+    default_content_layer: str | None = None
 
 
 def connect(
@@ -88,55 +90,50 @@ def connect(
         layers=layers,
         default_layer=str(status.get("default_layer", "")),
         server=str(info.get("server", "dreamd")),
+        default_style_layers=[str(n) for n in status.get("default_style_layers") or ()],
+        default_content_layer=status.get("default_content_layer") or None,
     )
 
 
 def curve_keys(endpoints: list[str], server_keys: list[Any] | None, client_key: Any) -> list[Any]:
-    """CURVE keys per endpoint (None where none are used) from --server-key/--client-key."""
-    if not server_keys and not client_key:
-        return [None] * len(endpoints)
-    if not (server_keys and client_key):
-        raise UsageError("CURVE needs both --server-key and --client-key")
-    if len(server_keys) not in (1, len(endpoints)):
-        raise UsageError(
-            f"give --server-key once, or once per --connect ({len(endpoints)}), "
-            f"not {len(server_keys)} times"
-        )
+    """CURVE keys per endpoint (None where none are used) from --server-key/--client-key:
+    one server key for every endpoint, or one per endpoint."""
     from dreamd import protocol
 
-    keys = []
-    for server in server_keys if len(server_keys) > 1 else server_keys * len(endpoints):
-        try:
-            keys.append(protocol.CurveKeys.from_files(server, client_key))
-        except (OSError, ValueError) as exc:
-            raise UsageError(f"cannot read the CURVE keys: {exc}") from None
-    return keys
+    servers = server_keys or [None]
+    if len(servers) not in (1, len(endpoints)):
+        raise UsageError(
+            f"give --server-key once, or once per --connect ({len(endpoints)}), "
+            f"not {len(servers)} times"
+        )
+    try:
+        return [
+            protocol.load_curve_keys(server, client_key)
+            for server in (servers if len(servers) > 1 else servers * len(endpoints))
+        ]
+    except protocol.CurveKeyError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def check_layers(daemon: Daemon, params: Mapping[str, Any]) -> None:
-    """Refuse unknown layer names now, before the first image, with the daemon's names."""
+    """Refuse, before the first image, layer names the daemon's model does not have (and
+    channels its layers lack), by the engine's own rules over the catalogue the daemon
+    described: the same answer the daemon would give, without loading torch here."""
     if not daemon.layers:
         return
-    known: dict[str, str] = {}
-    for lay in daemon.layers:
-        for name in (lay.get("name"), *(lay.get("aliases") or ())):
-            if isinstance(name, str):
-                known[name.lower()] = str(lay.get("name"))
-    style = params.get("style_layers") or ()
-    names = [str(spec).partition(":")[0].strip() for spec in params.get("layers") or ()]
-    names += [style] if isinstance(style, str) else list(style)
-    if params.get("content_layer"):
-        names.append(params["content_layer"])
-    for name in names:
-        if name.lower() not in known:
-            import difflib
+    from dreamd import engine
 
-            close = difflib.get_close_matches(name.lower(), list(known), n=5, cutoff=0.5)
-            hint = f" Did you mean: {', '.join(dict.fromkeys(known[c] for c in close))}?"
-            raise UsageError(
-                f"the daemon at {daemon.endpoint} runs {daemon.model}, which has no layer "
-                f"{name!r}.{hint if close else ' List them with --list-layers.'}"
-            )
+    names = {str(lay.get("name")) for lay in daemon.layers}
+    default = daemon.default_layer if daemon.default_layer in names else daemon.layers[0]["name"]
+    content = daemon.default_content_layer if daemon.default_content_layer in names else None
+    style = [n for n in daemon.default_style_layers if n in names]
+    try:
+        catalogue = engine.LayerCatalogue.from_dicts(
+            daemon.model, daemon.layers, default, style, content
+        )
+        engine.resolve_layers(catalogue, engine.DreamParams.from_mapping(dict(params)))
+    except (engine.UnknownLayer, engine.InvalidParams) as exc:
+        raise UsageError(f"{exc} (asked of the daemon at {daemon.endpoint})") from None
 
 
 class DaemonRunner(Runner):

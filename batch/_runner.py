@@ -87,17 +87,18 @@ class Runner(ABC):
 
 
 def resolve_device(device: str) -> str:
-    """``auto`` → ``cuda`` when a GPU is usable, else ``mps`` on Apple silicon, else ``cpu``."""
-    if device != "auto":
-        return device
-    import torch
+    """The engine's one device for ``--device`` (``auto``: the first GPU, else MPS, else
+    the CPU).
 
-    if torch.cuda.is_available():
-        return "cuda"
-    mps = getattr(torch.backends, "mps", None)
-    if mps is not None and mps.is_available():
-        return "mps"
-    return "cpu"
+    Raises:
+        UsageError: a device the engine does not know, or this machine does not have.
+    """
+    from dreamd import engine
+
+    try:
+        return engine.resolve_device(device)
+    except engine.DeviceUnavailable as exc:
+        raise UsageError(f"--device {exc}") from None
 
 
 class EmbeddedRunner(Runner):
@@ -161,12 +162,9 @@ class EmbeddedRunner(Runner):
         self.model = loaded
         self.notes.extend(self.model.notes)
         try:
-            self.params = engine.DreamParams.from_mapping(dict(params))
-            for spec in self.params.layers:
-                self.model.catalogue[spec.name]
-            resolved = style_layers(self.params, self.model.catalogue)
-            if styled:
-                self.params = resolved
+            self.params = engine.resolve_layers(
+                self.model.catalogue, engine.DreamParams.from_mapping(dict(params)), styled
+            )
         except engine.UnknownLayer as exc:
             raise UsageError(str(exc)) from None
         except engine.InvalidParams as exc:
@@ -218,20 +216,6 @@ class _EngineSlot(Slot):
             raise DreamFailed("out of memory") from None
         meta = dict(result.metadata())
         return DreamOutput(result.image, meta, list(result.notes), time.perf_counter() - started)
-
-
-def style_layers(params: Any, catalogue: Any) -> Any:
-    """``params`` (``engine.DreamParams``) with the style and content layers a style transfer
-    uses, by canonical name (the model's defaults filled in), as the daemon records them.
-
-    Raises:
-        engine.UnknownLayer: a style or content layer the model does not have.
-    """
-    style = [catalogue[n] for n in params.style_layers] or catalogue.style_defaults
-    content = catalogue[params.content_layer] if params.content_layer else catalogue.content_default
-    return params.with_(
-        style_layers=tuple(dict.fromkeys(lay.name for lay in style)), content_layer=content.name
-    )
 
 
 def list_layers(

@@ -19,6 +19,7 @@ import pytest
 from PIL import Image
 
 from dreamd.batch import _connect, _daemon
+from dreamd.batch._errors import UsageError
 from dreamd.batch._imageio import read_params
 from dreamd.batch.cli import main
 
@@ -171,6 +172,11 @@ def test_runner_keeps_two_jobs_in_flight_per_device_and_checks_layers(two_daemon
         assert len(runner.slots(per_group=1)) == 1
         with pytest.raises(Exception, match="block1"):
             _daemon.DaemonRunner([d], {"layers": ["blok10"]})
+        # The engine's rules over the catalogue the daemon described: every layer field.
+        with pytest.raises(UsageError, match=r"^style_layers: .*Did you mean: .*block4"):
+            _daemon.DaemonRunner([d], {"style_layers": ["blok4"]})
+        with pytest.raises(UsageError, match=r"^layers\.channels: .*block10 has \d+ channels"):
+            _daemon.DaemonRunner([d], {"layers": ["block10:99999"]})
         with pytest.raises(Exception, match="restart it"):
             _daemon.DaemonRunner([d], {}, model="googlenet")
     finally:
