@@ -20,6 +20,7 @@ accepted as aliases. Weights come from the users' files: see :func:`from_caffe` 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import torch
@@ -81,30 +82,58 @@ class CaffeLRN(nn.Module):
     """Caffe's LRN across channels: ``x / (k + alpha/size · Σ x²)^beta``, the sum over
     ``size`` neighbouring channels (zero beyond the ends) — ``F.local_response_norm``.
 
-    The sum is a 1×1 convolution with a band matrix: ``F.local_response_norm`` runs
-    ``avg_pool3d`` over a 5-D view, which has no bf16 kernel on the CPU and was 1.5–3×
-    slower here in fp32 (forward + backward, channels-last). Per position, so tiles stay
-    exact.
+    The sum is a 1×1 convolution with a band matrix (``k`` its bias), and the backward pass
+    is written out (:class:`_BandLRN`): ``F.local_response_norm`` runs ``avg_pool3d`` over a
+    5-D view, which has no bf16 kernel on the CPU and was 1.5–3× slower here in fp32
+    (forward + backward, channels-last). Per position, so tiles stay exact.
     """
 
     band: Tensor
+    bias: Tensor
 
     def __init__(self, channels: int, size: int, alpha: float, beta: float, k: float) -> None:
         super().__init__()
-        self.beta, self.k = beta, k
+        self.beta = beta
         i = torch.arange(channels)
         near = (i[:, None] - i[None, :]).abs() <= size // 2
         if size % 2 == 0:  # F.local_response_norm's window: size // 2 before, the rest after
             near &= (i[None, :] - i[:, None]) < size - size // 2
         band = near.float() * (alpha / size)
         self.register_buffer("band", band.reshape(channels, channels, 1, 1), persistent=False)
+        self.register_buffer("bias", torch.full((channels,), float(k)), persistent=False)
 
     def forward(self, x: Tensor) -> Tensor:
-        scale = F.conv2d(x * x, self.band.to(x.dtype)) + self.k
-        if self.beta == 0.75:  # s^-0.75 = s^-0.5 · (s^-0.5)^0.5: two cheap ops, not a pow
-            r = scale.rsqrt()
-            return x * (r * r.sqrt())
-        return x * scale.pow(-self.beta)
+        out: Tensor = _BandLRN.apply(x, self.band, self.bias, self.beta)
+        return out
+
+
+def _power(s: Tensor, beta: float) -> Tensor:
+    """``s ** -beta``; for Caffe's 0.75 as s^-0.5 · (s^-0.5)^0.5, two cheap ops, not a pow."""
+    if beta == 0.75:
+        r = s.rsqrt()
+        return r * r.sqrt()
+    return s.pow(-beta)
+
+
+class _BandLRN(torch.autograd.Function):
+    """``y = x · t``, ``t = s^-β``, ``s = k + A x²`` (``A`` the band matrix); then
+    ``dL/dx = g·t − 2β · x · Aᵀ(g · y / s)``: five elementwise passes and one 1×1
+    convolution, where autograd's chain takes about twelve."""
+
+    @staticmethod
+    def forward(ctx: Any, x: Tensor, band: Tensor, bias: Tensor, beta: float) -> Tensor:
+        s = F.conv2d(x * x, band.to(x.dtype), bias.to(x.dtype))
+        t = _power(s, beta)
+        ctx.save_for_backward(x, band, s, t)
+        ctx.beta = beta
+        return x * t
+
+    @staticmethod
+    def backward(ctx: Any, g: Tensor) -> tuple[Tensor, None, None, None]:
+        x, band, s, t = ctx.saved_tensors
+        inner = g * x * t / s
+        back = F.conv2d(inner, band.transpose(0, 1).to(inner.dtype))
+        return torch.addcmul(g * t, x, back, value=-2.0 * ctx.beta), None, None, None
 
 
 class Inception(nn.Module):
@@ -123,10 +152,11 @@ class Inception(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         return torch.cat(
             [
-                F.relu(self.conv1x1(x)),
-                F.relu(self.conv3x3(F.relu(self.conv3x3_reduce(x)))),
-                F.relu(self.conv5x5(F.relu(self.conv5x5_reduce(x)))),
-                F.relu(self.pool_proj(self.pool(x))),
+                # in place: a convolution's backward needs its input, not its output
+                F.relu_(self.conv1x1(x)),
+                F.relu_(self.conv3x3(F.relu_(self.conv3x3_reduce(x)))),
+                F.relu_(self.conv5x5(F.relu_(self.conv5x5_reduce(x)))),
+                F.relu_(self.pool_proj(self.pool(x))),
             ],
             1,
         )
@@ -145,7 +175,7 @@ class ThenRelu(nn.Sequential):
     quarter of the values."""
 
     def __init__(self, module: nn.Module) -> None:
-        super().__init__(module, nn.ReLU())
+        super().__init__(module, nn.ReLU(inplace=True))  # pooling's backward needs no output
 
 
 def _trunk() -> list[tuple[str, nn.Module, int, int]]:
