@@ -41,8 +41,8 @@ class UnknownModel(EngineError):
 class UnknownLayer(EngineError):
     """A layer name that the model's catalogue does not have.
 
-    ``field`` names the parameter that held it (``layers``, ``style_layers`` or
-    ``content_layer``); ``suggestions`` are the model's closest names.
+    ``field`` names the parameter that held it (``layers[i]`` for the i-th dream layer,
+    ``style_layers`` or ``content_layer``); ``suggestions`` are the model's closest names.
     """
 
     def __init__(

@@ -17,17 +17,17 @@ def dream_layers(catalogue: LayerCatalogue, params: DreamParams) -> list[tuple[L
     (weight 1, every channel) when none is named.
 
     Raises:
-        UnknownLayer: field ``layers``, with the closest names.
-        InvalidParams: field ``layers.channels``, a channel the layer does not have.
+        UnknownLayer: field ``layers[i]`` (the entry), with the closest names.
+        InvalidParams: field ``layers[i].channels``, a channel the layer does not have.
     """
     if not params.layers:
         return [(catalogue.default, LayerSpec(catalogue.default.name))]
     out = []
-    for spec in params.layers:
-        layer = catalogue.find(spec.name, "layers")
+    for i, spec in enumerate(params.layers):
+        layer = catalogue.find(spec.name, f"layers[{i}]")
         if spec.channels is not None and max(spec.channels) >= layer.channels:
             raise InvalidParams(
-                "layers.channels",
+                f"layers[{i}].channels",
                 f"layer {layer.name} has {layer.channels} channels (0..{layer.channels - 1}), "
                 f"got {max(spec.channels)}",
             )
@@ -67,8 +67,8 @@ def resolve_layers(
     that what a result records says which layers were used.
 
     Raises:
-        UnknownLayer: naming the field (``layers``, ``style_layers``, ``content_layer``).
-        InvalidParams: field ``layers.channels``.
+        UnknownLayer: naming the field (``layers[i]``, ``style_layers``, ``content_layer``).
+        InvalidParams: field ``layers[i].channels``.
     """
     dream_layers(catalogue, params)
     style = style_layers(catalogue, params)

@@ -175,7 +175,7 @@ def test_runner_keeps_two_jobs_in_flight_per_device_and_checks_layers(two_daemon
         # The engine's rules over the catalogue the daemon described: every layer field.
         with pytest.raises(UsageError, match=r"^style_layers: .*Did you mean: .*block4"):
             _daemon.DaemonRunner([d], {"style_layers": ["blok4"]})
-        with pytest.raises(UsageError, match=r"^layers\.channels: .*block10 has \d+ channels"):
+        with pytest.raises(UsageError, match=r"^layers\[0\]\.channels: .*block10 has \d+ channels"):
             _daemon.DaemonRunner([d], {"layers": ["block10:99999"]})
         with pytest.raises(Exception, match="restart it"):
             _daemon.DaemonRunner([d], {}, model="googlenet")

@@ -24,7 +24,7 @@ def test_a_typo_in_a_style_layer_names_the_field_and_the_right_name(lite0):
 @pytest.mark.parametrize(
     ("params", "field"),
     [
-        (DreamParams(layers=(LayerSpec("blok10"),)), "layers"),
+        (DreamParams(layers=(LayerSpec("block4"), LayerSpec("blok10"))), "layers[1]"),
         (DreamParams(content_layer="blok7"), "content_layer"),
     ],
 )
@@ -39,7 +39,7 @@ def test_a_channel_the_layer_lacks_is_refused_with_its_range(lite0):
     params = DreamParams(layers=(LayerSpec("block10", 1.0, (3, channels)),))
     with pytest.raises(engine.InvalidParams) as info:
         engine.dream_layers(lite0.catalogue, params)
-    assert info.value.field == "layers.channels"
+    assert info.value.field == "layers[0].channels"
     assert f"0..{channels - 1}" in str(info.value)
 
 
