@@ -205,10 +205,16 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--model",
         default="auto",
-        help="auto, googlenet or efficientnet-lite0 (auto: googlenet when its "
-        "weights are available, else efficientnet-lite0)",
+        help="auto, bvlc-googlenet, places205-googlenet, googlenet or efficientnet-lite0 "
+        "(auto: bvlc-googlenet, the original DeepDream network, when its weights are here, "
+        "else googlenet, else efficientnet-lite0)",
     )
-    run.add_argument("--weights", metavar="FILE", help="model weights file (embedded mode)")
+    run.add_argument(
+        "--weights",
+        metavar="FILE",
+        help="model weights file (embedded mode): a .caffemodel, MIT's Places205 tarball or "
+        "neural-dream's .pth for the Caffe networks; with --model auto, the model it is for",
+    )
     run.add_argument(
         "--device",
         default="auto",

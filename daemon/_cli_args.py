@@ -36,10 +36,16 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument(
         "--model",
         default="auto",
-        help="auto (googlenet when its weights are available, else efficientnet-lite0), "
+        help="auto (bvlc-googlenet, the original DeepDream network, when its weights are "
+        "here; else googlenet; else efficientnet-lite0), bvlc-googlenet, places205-googlenet, "
         "googlenet or efficientnet-lite0 (default: auto)",
     )
-    s.add_argument("--weights", metavar="FILE", help="weights file for the model")
+    s.add_argument(
+        "--weights",
+        metavar="FILE",
+        help="weights file for the model: a .caffemodel, MIT's Places205 tarball or "
+        "neural-dream's .pth for the Caffe networks (auto: the model the file is for)",
+    )
     s.add_argument(
         "--offline",
         action="store_true",
@@ -103,14 +109,22 @@ def parser() -> argparse.ArgumentParser:
         c.set_defaults(func=func)
 
     f = sub.add_parser(
-        "fetch-weights", help="put GoogLeNet's weights into torch's hub cache (checked)"
+        "fetch-weights", help="put a model's weights into torch's hub cache (checked)"
+    )
+    f.add_argument(
+        "model",
+        nargs="?",
+        metavar="MODEL",
+        help="bvlc-googlenet, places205-googlenet or googlenet (default: the model the --from "
+        "file is for, else bvlc-googlenet)",
     )
     f.add_argument(
         "--from",
         dest="source",
         type=Path,
         metavar="FILE",
-        help="copy this file (googlenet-1378be20.pth) instead of downloading",
+        help="install this file instead of downloading: a .caffemodel, "
+        "googlenet_places205.tar.gz, neural-dream's .pth, or googlenet-1378be20.pth",
     )
     f.set_defaults(func=_cli_setup.fetch_weights)
 

@@ -9,11 +9,11 @@ from ._log import print_error
 
 
 def fetch_weights(args: argparse.Namespace) -> int:
-    """``dreamd fetch-weights``: GoogLeNet's weights into torch's hub cache, checked."""
+    """``dreamd fetch-weights [MODEL] [--from FILE]``: weights into torch's hub cache, checked."""
     from . import _fetch
 
     try:
-        message = _fetch.fetch_googlenet(args.source)
+        message = _fetch.fetch(args.model, args.source)
     except _fetch.FetchError as exc:
         print_error(str(exc))
         return int(exc.exit_code)

@@ -71,8 +71,3 @@ def _model_of(source: Path | None) -> str:
         return engine.model_for_file(source)
     except engine.WeightsError:
         return "googlenet"  # its check by hash says what is wrong with the file
-
-
-def fetch_googlenet(source: Path | None = None) -> str:
-    """``fetch-weights`` as it was before models could be named (googlenet's weights)."""
-    return fetch("googlenet", source)

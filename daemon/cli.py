@@ -3,12 +3,13 @@
 ::
 
     dreamd serve [--bind EP]... [--device auto|cpu|cuda|cuda:N|cuda:0,cuda:1|mps]
-                 [--model auto|googlenet|efficientnet-lite0] [--weights FILE]
+                 [--model auto|bvlc-googlenet|places205-googlenet|googlenet|efficientnet-lite0]
+                 [--weights FILE]
                  [--curve-dir DIR | --insecure] [limits…]
     dreamd status [--connect EP] [--json]
     dreamd layers [--connect EP] [--json]
     dreamd stop   [--connect EP] [--timeout S]
-    dreamd fetch-weights [--from FILE]
+    dreamd fetch-weights [bvlc-googlenet|places205-googlenet|googlenet] [--from FILE]
     dreamd keygen [--curve-dir DIR] [--client NAME]... [--force]
     dreamd gimp install|uninstall|doctor
 
