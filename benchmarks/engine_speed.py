@@ -28,10 +28,16 @@ import numpy as np
 import torch
 
 from dreamd import engine
+from dreamd.engine.models import bvlc_googlenet as bvlc_mod
+from dreamd.engine.models import caffe_network
 from dreamd.engine.models import efficientnet_lite0 as lite0_mod
 from dreamd.engine.models import googlenet as googlenet_mod
 
-DEFAULTS = engine.DreamParams()
+#: The notebook's defaults; ``DREAMD_BENCH_STEPS`` (steps per octave) shortens every run
+#: alike, dreamd's and plain's, for a quick look on a shared machine.
+DEFAULTS = engine.DreamParams(
+    steps_per_octave=int(os.environ.get("DREAMD_BENCH_STEPS", "10") or 10)
+)
 
 
 def photo(width: int, height: int) -> np.ndarray:
@@ -47,7 +53,11 @@ def load(name: str) -> engine.DreamModel:
         return engine.load_model(name, "cpu", allow_download=False)
     except engine.WeightsUnavailable:
         torch.manual_seed(0)
-        net = googlenet_mod.build(None, "random (real weights not cached)")
+        source = "random (real weights not cached)"
+        if name in engine.CAFFE_MODELS:
+            net = bvlc_mod.build(name, None, source)
+        else:
+            net = googlenet_mod.build(None, source)
         net = net.to(memory_format=torch.channels_last)
         return engine.DreamModel(net, name, torch.device("cpu"), net.weights_source)
 
@@ -63,9 +73,38 @@ def objective(model: engine.DreamModel, image: np.ndarray) -> float:
 # ---- the plain implementation -------------------------------------------------------------
 
 
+class PlainCaffeGoogLeNet(torch.nn.Module):
+    """The Caffe GoogLeNet as a plain implementation would write it: every layer to the
+    logits, torch's own ``F.local_response_norm``, the stem convolution as it is."""
+
+    def __init__(self, name: str, model: engine.DreamModel) -> None:
+        super().__init__()
+        torch.manual_seed(0)  # the same random weights as load() when none are cached
+        path = model.weights_source
+        net = caffe_network(name, path) if os.path.isfile(path) else bvlc_mod.BVLCGoogLeNet(name)
+        self.stages, self.classifier = net.stages, net.classifier
+        for stage in self.stages.modules():
+            if isinstance(stage, bvlc_mod.CaffeLRN):
+                stage.forward = lambda x: torch.nn.functional.local_response_norm(  # type: ignore[method-assign]
+                    x, *bvlc_mod.LRN
+                )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x.flip(1) * 255.0 - torch.tensor(bvlc_mod.MEAN_BGR).reshape(1, 3, 1, 1)
+        for stage in self.stages:
+            x = stage(x)
+        # pool5 (7×7 average; smaller on small octaves, which Caffe would refuse), then the
+        # classifier on the mean over the positions left
+        x = torch.nn.functional.avg_pool2d(x, min(7, *x.shape[-2:]), 1)
+        return self.classifier(x.mean((2, 3)))
+
+
 def plain_network(name: str, model: engine.DreamModel) -> tuple[torch.nn.Module, torch.nn.Module]:
     """(full classifier, module whose output is the default layer), unfused, NCHW, fp32."""
-    if name == googlenet_mod.NAME:
+    if name in engine.CAFFE_MODELS:
+        full: torch.nn.Module = PlainCaffeGoogLeNet(name, model)
+        target = full.stages[model.net.blobs.index(bvlc_mod.DEFAULT_LAYER)]  # type: ignore[attr-defined,union-attr]
+    elif name == googlenet_mod.NAME:
         from torchvision.models import GoogLeNet
 
         full = GoogLeNet(aux_logits=False, init_weights=False, transform_input=False)
@@ -89,6 +128,13 @@ def plain_network(name: str, model: engine.DreamModel) -> tuple[torch.nn.Module,
     for p in full.parameters():
         p.requires_grad_(False)
     return full, target
+
+
+def plain_input(name: str, x: torch.Tensor) -> torch.Tensor:
+    """The network's input range (the Caffe nets take [0, 1] RGB and convert themselves)."""
+    if name in engine.CAFFE_MODELS:
+        return x
+    return x * 2.0 - 1.0 if name == googlenet_mod.NAME else (x * 255 - 127) / 128
 
 
 def plain_dream(
@@ -118,7 +164,7 @@ def plain_dream(
             src = np.roll(np.roll(src, ox, -1), oy, -2)
             x = torch.tensor(src[None], requires_grad=True)
             grabbed.clear()
-            full(x * 2.0 - 1.0 if name == googlenet_mod.NAME else (x * 255 - 127) / 128)
+            full(plain_input(name, x))
             act = grabbed[0]
             (0.5 * (act**2).sum()).backward()
             g = x.grad[0].numpy()

@@ -238,6 +238,22 @@ def _fetch_googlenet(source: Path | None) -> Path:
     return _caffe_weights.copy_atomic(source, dest)
 
 
+def caffe_network(name: str, path: str | os.PathLike[str]) -> bvlc_googlenet.BVLCGoogLeNet:
+    """A Caffe GoogLeNet with the weights of ``path``, not frozen: the network as it is,
+    for a plain implementation to compare with (benchmarks).
+
+    Raises:
+        WeightsUnavailable, WeightsCorrupt.
+    """
+    p = Path(path)
+    net = bvlc_googlenet.BVLCGoogLeNet(name, str(p))
+    try:
+        bvlc_googlenet.load_layers(net, _caffe_weights.read_any(p, name))
+    except bvlc_googlenet.WeightsMismatch as exc:
+        raise WeightsCorrupt(f"{p} does not hold {name} weights: {exc}") from None
+    return net
+
+
 def cached_weights(name: str) -> Path | None:
     """The weights file ``name`` would load without download, if there is one."""
     if name in CAFFE_MODELS:
@@ -268,6 +284,7 @@ __all__ = [
     "DreamModel",
     "DreamNet",
     "cached_weights",
+    "caffe_network",
     "fetch_weights",
     "googlenet_weights_path",
     "load_model",
