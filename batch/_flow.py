@@ -120,7 +120,7 @@ def warp(image: np.ndarray, motion: Motion) -> np.ndarray:
 
     arr = np.ascontiguousarray(image, dtype=np.float32)
     out = cv2.remap(
-        arr, motion.map_x, motion.map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT
+        arr, motion.map_x, motion.map_y, cv2.INTER_CUBIC, borderMode=cv2.BORDER_CONSTANT
     )
     return out.reshape(arr.shape)
 

@@ -142,7 +142,7 @@ def decode(path: Path) -> tuple[list[np.ndarray], list[Fraction], dict[str, obje
     with av.open(str(path)) as c:
         audio = [s for s in c.streams if s.type == "audio"]
         packets: dict[int, list[tuple[int, bytes]]] = {s.index: [] for s in audio}
-        for pk in c.demux(*audio):
+        for pk in c.demux(*audio) if audio else ():
             if pk.size:
                 packets[pk.stream.index].append((pk.pts, bytes(pk)))
         facts["audio"] = [packets[s.index] for s in audio]
