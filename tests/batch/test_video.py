@@ -20,11 +20,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from dreamd.batch._flow import flicker
+from dreamd.batch import flicker
 from dreamd.batch._imageio import read_params
 from dreamd.batch.cli import main
+from harness import clips
 
-from . import clips
 from .conftest import ROOT, photo
 
 #: Cheap dreams on a shared CPU, efficientnet-lite0's real weights.

@@ -11,9 +11,8 @@ import pytest
 
 from dreamd.batch._imageio import read_params
 from dreamd.batch.cli import main
+from harness import clips
 from harness.daemon import Daemon, start_daemon
-
-from . import clips
 
 QUICK = ["--octave-count", "2", "--steps-per-octave", "5", "--seed", "3"]
 

@@ -17,8 +17,7 @@ from dreamd.batch._video_io import FrameReader, probe
 from dreamd.batch._video_lanes import plan_lanes
 from dreamd.batch._video_work import WorkFolder
 from dreamd.batch._zoom import zoom
-
-from . import clips
+from harness import clips
 
 
 def shifted(image: np.ndarray, dx: int) -> np.ndarray:

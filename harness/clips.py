@@ -1,5 +1,6 @@
-"""Small video clips made on the spot with PyAV from real photos (scikit-image): a pan
-across a photo, a static shot, an AAC tone, odd sizes, variable frame rates, rotation."""
+"""Video clips made on the spot with PyAV from real photos (scikit-image), for the video
+tests and benchmarks: a pan across a photo, a still shot, an AAC tone, odd sizes, variable
+frame rates, rotation; and reading them back whole."""
 
 from __future__ import annotations
 
