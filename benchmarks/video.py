@@ -1,0 +1,220 @@
+"""Videos: how still the dream holds between frames, what the optical flow costs, and how
+few steps the frames after the first need.
+
+    python -m benchmarks.video [--part flicker|speed|steps] [--model auto] [--device auto]
+        [--size 256x144] [--frames 24] [--speed-size 1280x720] [--speed-frames 5]
+
+1. flicker: the mean |o_t − W(o_{t−1})| (8-bit levels) over the pixels where the *input's*
+   forward–backward flow is consistent, W warping along the input's flow
+   (``dreamd.batch.flicker``), on a pan across a photo and on a still shot with camera-like
+   noise (σ 2 levels): the input itself, independent frames (one seed for the whole video,
+   as dream-batch dreams videos), independent frames with a new seed each (how frame
+   folders were dreamed without --seed), ``-b`` (5–45 % of the previous dream, random) and
+   ``-b --flow``. Also the detail (mean |dreamed − raw|) of the first and last frames and
+   how much brighter the last frames got: drift.
+2. speed: frames per minute at 1280×720 (the marginal cost of a frame: two clips, one and N
+   frames, timed apart) for ``-b --blend-mode constant --blend-factor 0.8`` and for
+   ``--flow --steps-after-first STEPS`` (the same dream, plus the flow), and for ``--flow``
+   as it comes (fewer steps after the first frame).
+3. steps: ``--flow`` with ``--steps-after-first N``: the objective the dream climbs (½·mean a²
+   at the model's default layer, dreamed / raw, the project's dreaminess measure) over the
+   frames after the first, against independent frames, and the flicker.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+from dreamd import batch, engine
+from dreamd.batch.cli import main as dream_batch
+from harness import clips
+
+
+def size(text: str) -> tuple[int, int]:
+    w, _, h = text.partition("x")
+    return int(w), int(h)
+
+
+def run(clip: Path, dest: Path, flags: Sequence[str]) -> tuple[list[np.ndarray], float]:
+    """dream-batch on ``clip`` with PNG frames out: (the frames, wall seconds)."""
+    started = time.perf_counter()
+    code = dream_batch(["-s", str(clip), "-d", str(dest), "--frames", "-q", *flags])
+    seconds = time.perf_counter() - started
+    if code != 0:
+        raise SystemExit(f"dream-batch {' '.join(flags)} failed with exit status {code}")
+    folder = dest / clip.stem
+    frames = [np.asarray(Image.open(p).convert("RGB")) for p in sorted(folder.glob("*.png"))]
+    return frames, seconds
+
+
+def detail(outs: Sequence[np.ndarray], raws: Sequence[np.ndarray]) -> np.ndarray:
+    return np.array([np.abs(o.astype(float) - r).mean() for o, r in zip(outs, raws, strict=True)])
+
+
+def brightening(outs: Sequence[np.ndarray], raws: Sequence[np.ndarray]) -> float:
+    """How much brighter the last quarter of the frames is than the first, beyond the input."""
+    d = np.array([o.mean() - r.mean() for o, r in zip(outs, raws, strict=True)])
+    q = max(1, len(d) // 4)
+    return float(d[-q:].mean() - d[:q].mean())
+
+
+def make_clips(folder: Path, wh: tuple[int, int], frames: int) -> dict[str, Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    w = wh[0]
+    scale = max(0.5, w / 260)  # the pan must fit in the photo
+    pan = clips.photo_frames(frames, wh, step=max(1.0, w / 96), scale=scale)
+    rng = np.random.default_rng(0)
+    still = pan[0]
+    noisy = [np.clip(still + rng.normal(0, 2, still.shape), 0, 255).astype(np.uint8)
+             for _ in range(frames)]  # fmt: skip
+    return {
+        "pan": clips.write_clip(folder / "pan.mp4", pan, crf=0, audio=False),
+        "still": clips.write_clip(folder / "still.mp4", noisy, crf=0, audio=False),
+    }
+
+
+def part_flicker(args: argparse.Namespace, base: list[str], tmp: Path) -> None:
+    made = make_clips(tmp, size(args.size), args.frames)
+    modes: list[tuple[str, list[str] | None]] = [
+        ("independent, one seed", ["--seed", "1"]),
+        ("independent, new seeds", None),  # a folder of frames, no --seed
+        ("-b (random 5-45 %)", ["--seed", "1", "-b"]),
+        ("-b --flow", ["--seed", "1", "--flow"]),
+    ]
+    print(f"\nflicker at {args.size}, {args.frames} frames, {' '.join(base)}")
+    print(f"{'clip':6} {'mode':24} {'flicker':>8} {'× indep':>8} {'detail 1st':>10} "
+          f"{'last':>6} {'brighter':>9}")  # fmt: skip
+    for name, clip in made.items():
+        raws, _, _ = clips.decode(clip)
+        print(f"{name:6} {'input':24} {batch.flicker(raws, raws):8.2f}")
+        ref = None
+        for k, (label, flags) in enumerate(modes):
+            where = tmp / name / str(k)
+            outs = (
+                new_seeds(raws, base, where)
+                if flags is None
+                else run(clip, where, [*base, *flags])[0]
+            )
+            f = batch.flicker(outs, raws)
+            ref = f if ref is None else ref
+            d = detail(outs, raws)
+            q = max(1, len(d) // 4)
+            print(f"{name:6} {label:24} {f:8.2f} {f / ref:8.2f} {d[0]:10.2f} {d[-q:].mean():6.2f} "
+                  f"{brightening(outs, raws):+9.2f}", flush=True)  # fmt: skip
+
+
+def new_seeds(raws: list[np.ndarray], base: list[str], tmp: Path) -> list[np.ndarray]:
+    """Independent frames each with its own seed: the frames as a folder of PNGs, as
+    dream-batch dreamed frame folders before videos (no --seed: a new one per image)."""
+    src = tmp / "seeds-in"
+    src.mkdir(parents=True, exist_ok=True)
+    for i, r in enumerate(raws):
+        Image.fromarray(r).save(src / f"{i:06d}.png")
+    out = tmp / "seeds-out"
+    code = dream_batch(["-s", str(src), "-d", str(out), "-q", *base])
+    if code != 0:
+        raise SystemExit(f"dream-batch on frames failed with exit status {code}")
+    return [np.asarray(Image.open(p).convert("RGB")) for p in sorted(out.glob("*.png"))]
+
+
+def part_speed(args: argparse.Namespace, base: list[str], tmp: Path) -> None:
+    wh = size(args.speed_size)
+    steps = str(args.steps)
+    modes = [
+        ("-b constant 0.8", ["-b", "--blend-mode", "constant", "--blend-factor", "0.8"]),
+        ("--flow, all steps", ["--flow", "--steps-after-first", steps]),
+        ("--flow (fewer steps)", ["--flow"]),
+    ]
+    one = make_clips(tmp / "one", wh, 1)["pan"]
+    many = make_clips(tmp / "many", wh, args.speed_frames)["pan"]
+    print(f"\nspeed at {args.speed_size}, {' '.join(base)}: frames per minute (marginal)")
+    fpm = {}
+    for label, flags in modes:
+        _, t1 = run(one, tmp / "s1" / str(len(fpm)), [*base, "--seed", "1", *flags])
+        _, tn = run(many, tmp / "sn" / str(len(fpm)), [*base, "--seed", "1", *flags])
+        per_frame = (tn - t1) / (args.speed_frames - 1)
+        fpm[label] = 60 / per_frame
+        print(f"  {label:22} {fpm[label]:8.2f} fpm  ({per_frame:.2f} s/frame)", flush=True)
+    cost = fpm["-b constant 0.8"] / fpm["--flow, all steps"] - 1
+    print(f"  the flow costs {cost * 100:+.1f} % of a frame's time (same steps)")
+
+
+def objective(model: engine.DreamModel, image: np.ndarray) -> float:
+    net = model.net
+    x = torch.from_numpy(image.astype(np.float32) / 255).permute(2, 0, 1)[None].to(model.device)
+    with torch.no_grad():
+        a = net.features(net.normalize(x), [net.catalogue.default])[0]
+    return float(0.5 * (a.float() ** 2).mean())
+
+
+def part_steps(args: argparse.Namespace, base: list[str], tmp: Path, model_name: str) -> None:
+    clip = make_clips(tmp, size(args.size), args.frames)["pan"]
+    raws, _, _ = clips.decode(clip)
+    model = engine.load_model(model_name, "cpu")
+    gains_raw = [objective(model, r) for r in raws]
+
+    def gain(outs: list[np.ndarray]) -> float:
+        later = zip(outs[1:], gains_raw[1:], strict=True)
+        return float(np.mean([objective(model, o) / g for o, g in later]))
+
+    ind, _ = run(clip, tmp / "ind", [*base, "--seed", "1"])
+    ref = gain(ind)
+    ref_flicker = batch.flicker(ind, raws)
+    print(f"\n--steps-after-first with --flow (factor 0.8), {args.size}, {args.steps} steps "
+          f"per octave in the first frame; objective gain, frames 2-{args.frames}")  # fmt: skip
+    print(f"  {'independent':18} gain {ref:6.2f} (1.00)  flicker {ref_flicker:6.2f}")
+    for n in [*args.sweep, None]:
+        flags = ["--flow"] + ([] if n is None else ["--steps-after-first", str(n)])
+        outs, _ = run(clip, tmp / f"n{n}", [*base, "--seed", "1", *flags])
+        g = gain(outs)
+        label = f"N = {n}" if n is not None else "N auto (1 - 0.8)"
+        print(f"  {label:18} gain {g:6.2f} ({g / ref:.2f})  flicker "
+              f"{batch.flicker(outs, raws):6.2f}", flush=True)  # fmt: skip
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--part", choices=["flicker", "speed", "steps"], action="append")
+    ap.add_argument("--model", default="auto")
+    ap.add_argument("--device", default="auto")
+    ap.add_argument("--size", default="256x144")
+    ap.add_argument("--frames", type=int, default=24)
+    ap.add_argument("--steps", type=int, default=10, help="steps per octave (10)")
+    ap.add_argument("--octaves", type=int, default=4)
+    ap.add_argument("--speed-size", default="1280x720")
+    ap.add_argument("--speed-frames", type=int, default=5)
+    ap.add_argument("--sweep", type=int, nargs="+", default=[1, 2, 3, 5, 10])
+    ap.add_argument("--weights", help="model weights file (e.g. random GoogLeNet weights)")
+    args = ap.parse_args()
+    parts = args.part or ["flicker", "speed", "steps"]
+    base = ["--model", args.model, "--device", args.device, "--embedded",
+            "--octave-count", str(args.octaves), "--steps-per-octave", str(args.steps)]  # fmt: skip
+    if args.weights:
+        base += ["--weights", args.weights]
+    model_name = engine.load_model(args.model, "cpu", weights=args.weights).name
+    print(f"model {model_name}, device {args.device}, python {sys.version.split()[0]}, "
+          f"torch {torch.__version__}, {torch.get_num_threads()} threads")  # fmt: skip
+    tmp = Path(tempfile.mkdtemp(prefix="dreamd-video-"))
+    try:
+        if "flicker" in parts:
+            part_flicker(args, base, tmp / "flicker")
+        if "speed" in parts:
+            part_speed(args, base, tmp / "speed")
+        if "steps" in parts:
+            part_steps(args, base, tmp / "steps", model_name)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
