@@ -7,8 +7,9 @@ along the optical flow instead (see ``_flow``), and changes two defaults, becaus
 share of 5–45 % of the old detail (``-b``'s random default) holds the dream still only a
 little: ``f`` is 0.8 unless ``--blend-mode``/``--blend-factor`` say otherwise, and a frame
 that starts with ``f`` of the old detail is dreamed with only ``(1 − f)`` of the steps
-(at least one; ``--steps-after-first`` sets them). The detail then settles where one
-frame's dream would be instead of piling up — measured in ``benchmarks/video.py``.
+(``--steps-after-first`` sets them). The old detail then fades by ``f`` per frame while
+``(1 − f)`` of a dream is added, so the detail settles where one frame's dream would be
+instead of piling up — measured in ``benchmarks/video.py``.
 """
 
 from __future__ import annotations
@@ -32,15 +33,23 @@ class Chain:
     flow: str | None = None  # optical flow method, or None: -b's plain blend
     steps: int = 10  # --steps-per-octave
     steps_after_first: int | None = None  # --steps-after-first
+    step_size: float = 1.5  # --step-size
 
-    def steps_for(self, factor: float) -> int | None:
-        """Steps per octave of a frame that starts from ``factor`` of the old detail, or
-        None for the run's own."""
+    def overrides_for(self, factor: float) -> dict[str, Any] | None:
+        """Parameters of a frame that starts from ``factor`` of the old detail, or None
+        for the run's own. With --flow and no --steps-after-first: ``(1 − factor)`` of the
+        steps; when that is not a whole number of steps (2 steps × 0.2), the step size
+        makes up the difference, so a frame adds just as much new detail."""
         if self.steps_after_first is not None:
-            return self.steps_after_first
+            return {"steps_per_octave": self.steps_after_first}
         if self.flow is None:
             return None
-        return max(1, round(self.steps * (1.0 - factor)))
+        amount = self.steps * (1.0 - factor)
+        n = max(1, round(amount))
+        out: dict[str, Any] = {"steps_per_octave": n}
+        if abs(n - amount) > 1e-6:
+            out["step_size"] = round(self.step_size * amount / n, 6)
+        return out
 
     def start(
         self,
@@ -64,10 +73,8 @@ class Chain:
             record["flow"] = {"method": self.flow, "reliable": round(motion.reliable_share, 4)}
         else:
             x = mix(raw, prev_dreamed, f)
-        steps = self.steps_for(f)
-        overrides = {"steps_per_octave": steps} if steps is not None else None
-        if steps is not None:
-            record["steps_per_octave"] = steps
+        overrides = self.overrides_for(f)
+        record.update(overrides or {})
         return x, overrides, record
 
 

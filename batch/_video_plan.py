@@ -73,7 +73,9 @@ def plan_media(
     zoom = args.zoom is not None
     plan = MediaPlan()
     if blend is not None:
-        plan.chain = Chain(blend, args.flow, args.steps_per_octave, args.steps_after_first)
+        plan.chain = Chain(
+            blend, args.flow, args.steps_per_octave, args.steps_after_first, args.step_size
+        )
     if not sources:
         return plan
     taken: set[Path] = set()
