@@ -7,9 +7,10 @@ Each dream is benchmarks/engine_speed.py's measurement, in a fresh process: the 
 defaults, seconds per dream, achieved GFLOP/s and its share of the machine's peak. The
 plain implementation runs the whole network to the logits in fp32 and NCHW with a forward
 hook on inception_4c/output, torch's ``F.local_response_norm``, the image in numpy. On a
-shared machine each dream runs ``--repeat`` times, alternating, and the fastest is kept.
-LRN's cost: in one process, the fastest of several full-size dream steps with both LRN
-layers on and replaced by the identity, in turn. Uses the cached weights when there are
+shared machine each dream runs ``--repeat`` times, alternating, and the fastest is kept;
+"per CPU s" is the share of the peak counted against the CPU time the dream was given.
+LRN's cost: the share of full-size dream steps that torch's profiler finds in the two LRN
+layers (forward and backward). Uses the cached weights when there are
 some (``dreamd fetch-weights bvlc-googlenet``), else random ones (same speed).
 ``DREAMD_BENCH_STEPS=2`` shortens every dream alike for a quick look.
 """
@@ -39,30 +40,26 @@ def _measure(model: str, width: int, height: int, impl: str) -> dict[str, object
     return engine_speed.measure(model, width, height, impl)
 
 
-def lrn_share(model: str, width: int, height: int, rounds: int = 5) -> dict[str, float]:
-    """Fastest full-size dream step (one octave, jitter 0) with LRN on and off, in turn."""
+def lrn_share(model: str, width: int, height: int, steps: int = 3) -> dict[str, float]:
+    """Share of full-size dream steps (one octave, jitter 0) spent in the two LRN layers,
+    forward and backward, from torch's profiler: a ratio of times within the same steps,
+    so a busy machine slows both alike."""
     sys.path.insert(0, str(HERE))
-    import time
-
     import engine_speed
+    from torch.profiler import ProfilerActivity, profile
 
     from dreamd import engine
-    from dreamd.engine.models import bvlc_googlenet
 
     m = engine_speed.load(model)
     img = engine_speed.photo(width, height)
-    params = engine.DreamParams(octave_count=1, steps_per_octave=2, jitter=0, seed=0)
+    params = engine.DreamParams(octave_count=1, steps_per_octave=steps, jitter=0, seed=0)
     engine.dream(m, img, params)  # warm-up
-    real = bvlc_googlenet.CaffeLRN.forward
-    best = {"on": float("inf"), "off": float("inf")}
-    for _ in range(rounds):
-        for state in ("on", "off"):
-            bvlc_googlenet.CaffeLRN.forward = real if state == "on" else lambda self, x: x  # type: ignore[method-assign,assignment]
-            started = time.perf_counter()
-            engine.dream(m, img, params)
-            best[state] = min(best[state], (time.perf_counter() - started) / 2)
-    bvlc_googlenet.CaffeLRN.forward = real  # type: ignore[method-assign]
-    return best
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        engine.dream(m, img, params)
+    events = prof.key_averages()
+    total = sum(e.self_cpu_time_total for e in events)
+    lrn = sum(e.cpu_time_total for e in events if e.key in ("_BandLRN", "_BandLRNBackward"))
+    return {"share": lrn / total, "step_s": total / 1e6 / steps}
 
 
 def main() -> None:
@@ -100,21 +97,24 @@ def main() -> None:
     precision = str(rows[0]["dreamd"]["precision"]) if rows else "fp32"
     peak, how = engine_speed.cpu_peak_gflops(precision)
     weights = rows[0]["dreamd"]["weights"] if rows else "-"
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
+    threads = torch.get_num_threads()
+    print(f"torch {torch.__version__}, {threads} threads")
     print(f"peak {peak:.0f} GFLOP/s = {how}")
     print(f"steps per octave: {engine_speed.DEFAULTS.steps_per_octave}; weights: {weights}")
     print(
         f"{'size':<10}{'dreamd s':>9}{'plain s':>9}{'speed-up':>9}{'GFLOP':>8}{'GFLOP/s':>9}"
-        f"{'of peak':>8}{'step, LRN on/off':>18}{'LRN cost':>9}  precision"
+        f"{'of peak':>8}{'per CPU s':>10}{'LRN share':>10}  precision"
     )
     for row in rows:
         d, p, lrn = row["dreamd"], row["plain"], row["lrn"]
         ds, ps = _seconds(d), _seconds(p)
         flops = float(d["gflops"])  # type: ignore[arg-type]
-        on, off = float(lrn["on"]), float(lrn["off"])  # type: ignore[arg-type]
+        # the same share counted against the CPU time the dream got (the machine is shared)
+        cpu_share = flops / float(d["cpu_seconds"]) / (peak / threads) * 100  # type: ignore[arg-type]
         print(
             f"{d['size']!s:<10}{ds:>9.2f}{ps:>9.2f}{ps / ds:>8.2f}×{flops:>8.0f}{flops / ds:>9.1f}"
-            f"{flops / ds / peak * 100:>7.0f}%{on:>11.3f}/{off:.3f}s{(on - off) / on * 100:>8.0f}%"
+            f"{flops / ds / peak * 100:>7.0f}%{cpu_share:>9.0f}%"
+            f"{float(lrn['share']) * 100:>9.0f}%"
             f"  {d['precision']}"
         )
 
