@@ -61,11 +61,61 @@ def write_samples(dest: Path, max_side: int = 320) -> list[Path]:
     return written
 
 
+#: The sample clip: a slow pan across Chelsea, 2 s at 24 frames per second, with a tone.
+CLIP = "chelsea-pan.mp4"
+
+
+def write_clip(dest: Path, size: tuple[int, int] = (320, 180), frames: int = 48) -> Path:
+    """Write :data:`CLIP` to ``dest``: a pan across Chelsea the cat (H.264, 24 fps) with a
+    quiet 220 Hz tone (AAC), to try dream-batch on a video; returns its path."""
+    from fractions import Fraction
+
+    import av
+    from skimage import data
+
+    photo = Image.fromarray(data.chelsea())  # 451×300
+    w, h = size
+    span = photo.width - w - 1
+    path = dest / CLIP
+    dest.mkdir(parents=True, exist_ok=True)
+    with av.open(str(path), "w") as out:
+        video = out.add_stream("libx264", rate=24)
+        video.width, video.height, video.pix_fmt = w, h, "yuv420p"
+        video.codec_context.options = {"crf": "16"}
+        sound = out.add_stream("aac", rate=48000, layout="stereo")
+        for k in range(frames):
+            x = span * k / (frames - 1)  # a smooth, sub-pixel pan
+            y = (photo.height - h) / 2
+            crop = photo.resize((w, h), Image.Resampling.BICUBIC, box=(x, y, x + w, y + h))
+            frame = av.VideoFrame.from_ndarray(np.asarray(crop), format="rgb24")
+            frame.pts = k
+            out.mux(video.encode(frame))
+        out.mux(video.encode())
+        rate = 48000
+        t = np.arange(frames * rate // 24) / rate
+        tone = (0.1 * np.sin(2 * np.pi * 220 * t)).astype(np.float32)
+        for start in range(0, tone.size, 1024):
+            piece = np.pad(tone[start : start + 1024], (0, max(0, start + 1024 - tone.size)))
+            chunk = av.AudioFrame.from_ndarray(np.stack([piece, piece]), "fltp", "stereo")
+            chunk.sample_rate, chunk.pts, chunk.time_base = rate, start, Fraction(1, rate)
+            out.mux(sound.encode(chunk))
+        out.mux(sound.encode())
+    return path
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m dreamd.batch.samples", description=__doc__)
     p.add_argument("dest", type=Path, help="folder to write the photos into")
     p.add_argument("--max-side", type=int, default=320, help="longest side in pixels (320)")
+    p.add_argument(
+        "--clip",
+        action="store_true",
+        help=f"write only {CLIP}, a 2-second clip with sound, to try videos on",
+    )
     args = p.parse_args(argv)
+    if args.clip:
+        print(write_clip(args.dest))
+        return 0
     for path in write_samples(args.dest, args.max_side):
         print(path)
     return 0

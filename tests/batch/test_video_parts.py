@@ -165,3 +165,11 @@ def test_zoom_magnifies_around_the_centre() -> None:
     turned = zoom(img, 1.0, 90.0)  # a quarter turn counter-clockwise
     y, x = np.unravel_index(np.argmax(turned[:, :, 0]), turned.shape[:2])
     assert (y, x) == (10, 40)
+
+
+def test_the_sample_clip_is_two_seconds_with_sound(tmp_path: Path) -> None:
+    from dreamd.batch.samples import write_clip
+
+    frames, times, facts = clips.decode(write_clip(tmp_path))
+    assert len(frames) == 48 and times[-1] == Fraction(47, 24)
+    assert facts["size"] == (320, 180) and facts["audio_codecs"] == ["aac"]
