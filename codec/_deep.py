@@ -31,6 +31,11 @@ def deep_rawmode(im: Image.Image) -> bool:
     return all(_rawmode(t.args).endswith((";16B", ";16L", ";16N")) for t in tiles)
 
 
+def tile_rawmode(im: Image.Image) -> str:
+    """The rawmode of an opened image's first tile ("LA;16B" for 16-bit grey+alpha PNG)."""
+    return _rawmode(im.tile[0].args)
+
+
 def read_deep(opener: Opener, frame: int = 0) -> np.ndarray:
     """Decode a 16-bit colour image to a uint16 (H, W, C) array (C = 2, 3 or 4)."""
     with opener() as im:

@@ -52,6 +52,9 @@ def _layout(im: Image.Image) -> tuple[int, int]:
     """(channels, depth) of an opened, not loaded, image, as ``_read._samples`` gives them."""
     mode = im.mode
     if _deep.deep_rawmode(im):
+        # Pillow opens 16-bit grey+alpha as "RGBA"; the tile's rawmode ("LA;16B") says so.
+        if _deep.tile_rawmode(im).startswith("LA"):
+            return 2, 16
         return {"LA": 2, "RGB": 3, "RGBA": 4}[mode], 16
     if mode == "1":
         return 1, 1

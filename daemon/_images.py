@@ -69,13 +69,16 @@ def check_file(image: Any, where: str = "image") -> None:
     (``field`` names the first disagreement: ``image.width``, ``image.height``,
     ``image.channels`` or ``image.dtype``), or that has no header this daemon can read.
 
-    Only the header is read (cheap enough for the request loop); what only decoding can
-    reveal, such as a damaged or truncated data stream, ends the job later as BAD_IMAGE.
+    Only the header (and a PNG's chunk lengths) is read, cheap enough for the request loop;
+    what only decoding can reveal, such as a damaged data stream, ends the job later as
+    BAD_IMAGE.
     """
     desc = image.desc
     if desc.encoding == "raw":
         return
     check_encodable(desc, where)
+    if desc.encoding == "png" and codec.png_truncated(image.data):
+        raise _bad("the png file is truncated (its chunks stop before IEND): send it whole", where)
     try:
         head = codec.probe(image.data)
     except codec.CodecError as exc:
@@ -89,8 +92,10 @@ def check_file(image: Any, where: str = "image") -> None:
     ):
         if got != said:
             raise _bad(
-                f"the {desc.encoding} file's {name} is {got}, the descriptor says {said}: "
-                "describe the file as it is",
+                f"the {desc.encoding} file holds {head.width}×{head.height}, "
+                f"{head.channels} channel(s), {dtype}, but the descriptor says "
+                f"{desc.width}×{desc.height}, {desc.channels} channel(s), {desc.dtype} "
+                f"({name} differs): describe the file as it is",
                 f"{where}.{name}",
             )
 

@@ -86,7 +86,7 @@ def _submit(server: Server, client: Connection, req: protocol.DreamRequest) -> N
             "model",
         )
     params = dream_params(req.params, model, styled=req.style is not None)
-    _images.check_encodable(req.image.desc)
+    _images.check_file(req.image)
     if len(server.scheduler) >= server.config.max_queue:
         raise JobError(
             ErrorCode.BUSY, f"the queue is full ({server.config.max_queue} jobs); retry later"

@@ -62,17 +62,23 @@ def resolve_layers(
     catalogue: LayerCatalogue, params: DreamParams, styled: bool = False
 ) -> DreamParams:
     """``params`` checked against the model: every dream, style and content layer exists
-    and every channel is in range. With ``styled`` (a style image is given), the style and
-    content layers are returned by canonical name with the model's defaults filled in, so
-    that what a result records says which layers were used.
+    and every channel is in range. The dream layers are returned by canonical name, the
+    model's default filled in when none is named (a style transfer with none named keeps
+    none); with ``styled`` (a style image is given) the style and content layers too. What
+    a result records then says which layers were used.
 
     Raises:
         UnknownLayer: naming the field (``layers[i]``, ``style_layers``, ``content_layer``).
         InvalidParams: field ``layers[i].channels``.
     """
-    dream_layers(catalogue, params)
+    dreamed = dream_layers(catalogue, params)
     style = style_layers(catalogue, params)
     content = content_layer(catalogue, params)
+    if not styled or params.layers:
+        # The layers dreamed on, by canonical name (a style transfer with none named dreams
+        # on none: its empty list stays).
+        layers = tuple(LayerSpec(layer.name, spec.weight, spec.channels) for layer, spec in dreamed)
+        params = params.with_(layers=layers)
     if not styled:
         return params
     return params.with_(

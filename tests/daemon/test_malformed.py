@@ -196,7 +196,7 @@ def test_bad_pixels_fail_the_job_not_the_daemon(rc: RawClient) -> None:
     rc.send(frames)
     reply, _ = rc.recv_until({"error", "result"}, request_id="bad-1")
     assert reply["type"] == "error" and reply["code"] == "BAD_IMAGE"
-    assert "32×32" in reply["message"]
+    assert "32×32" in reply["message"] and reply["field"] == "image.width"
 
 
 def test_frame_over_maxmsgsize_drops_the_connection_only(daemon: Daemon) -> None:

@@ -53,9 +53,15 @@ def test_defaults_are_filled_in_and_names_made_canonical(lite0):
         cat, DreamParams(style_layers=("BLOCK2", "block2 "), content_layer="Block7"), styled=True
     )
     assert styled.style_layers == ("block2",) and styled.content_layer == "block7"
-    # Without a style image the parameters are only checked, not filled in.
-    plain = DreamParams(style_layers=("BLOCK2",))
-    assert engine.resolve_layers(cat, plain) is plain
+    # Without a style image the style layers are only checked; the dream layers are the
+    # ones that will run, so a result can record them.
+    plain = engine.resolve_layers(cat, DreamParams(style_layers=("BLOCK2",)))
+    assert plain.style_layers == ("BLOCK2",)
+    assert [s.name for s in plain.layers] == [cat.default.name]
+    named = engine.resolve_layers(cat, DreamParams.from_mapping({"layers": ["BLOCK4:1,2"]}))
+    assert [(s.name, s.channels) for s in named.layers] == [("block4", (1, 2))]
+    # A style transfer with no dream layer named dreams on none.
+    assert engine.resolve_layers(cat, DreamParams(), styled=True).layers == ()
 
 
 def test_a_catalogue_described_by_a_status_reply_checks_names_alike(lite0):

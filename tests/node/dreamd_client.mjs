@@ -211,12 +211,15 @@ async function main() {
 
     // octave count reduced for a small image: params, progress and notes agree
     const small = rawImage(24, 20, 3, "u8");
-    const rs = await dream(conn, desc(24, 20, 3, "u8"), small, { octave_count: 6, steps_per_octave: 1, seed: 1 });
+    const mid = rawImage(96, 72, 3, "u8");
+    const rs = await dream(conn, desc(96, 72, 3, "u8"), mid, { octave_count: 8, steps_per_octave: 3, seed: 1 });
     const progress = rs.filter((r) => r.header.type === "progress").map((r) => r.header.octaves);
     const rsParams = rs.at(-1).header.params ?? {};
-    check("reduced octave_count in params", rs.at(-1).header.type === "result" && progress.length > 0
-      && progress.every((n) => n === rsParams.octave_count) && rsParams.octave_count < 6,
-      { progress, octave_count: rsParams.octave_count, notes: rs.at(-1).header.notes });
+    const notes = rs.at(-1).header.notes ?? [];
+    check("reduced octave_count in params", rs.at(-1).header.type === "result"
+      && progress.every((n) => n === rsParams.octave_count) && rsParams.octave_count < 8
+      && notes.some((n) => n.includes(`to ${rsParams.octave_count}`)),
+      { progress, octave_count: rsParams.octave_count, notes });
 
     // raw u16
     const u16 = rawImage(40, 30, 4, "u16");
