@@ -21,7 +21,7 @@ from .._weights import (
     load_state_dict,
 )
 from . import _caffe_weights, bvlc_googlenet, efficientnet_lite0, googlenet
-from ._base import DreamNet
+from ._base import DreamNet, min_input_side
 
 #: In the order ``auto`` prefers them (the original DeepDream network first).
 MODEL_NAMES: tuple[str, ...] = (
@@ -288,5 +288,6 @@ __all__ = [
     "fetch_weights",
     "googlenet_weights_path",
     "load_model",
+    "min_input_side",
     "model_for_file",
 ]
