@@ -22,7 +22,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -106,6 +106,7 @@ class VideoJob:
         self.work: WorkFolder | None = None
         self.info: VideoInfo | None = None
         self.seed = 0
+        self.chain: Chain | None = options.chain
 
     # ------------------------------------------------------------------ the job
 
@@ -134,8 +135,15 @@ class VideoJob:
         state = {**opt.state, "source": info.fingerprint()}
         folder = self.dest if opt.frames else hidden_folder(self.dest)
         work = self.work = WorkFolder(folder, state, keep=opt.frames)
-        note = work.open(fresh=opt.overwrite)
+        # --overwrite redoes a finished result; an unfinished one (this command stopped
+        # half-way) is taken up again
+        note = work.open(fresh=opt.overwrite and opt.frames and WorkFolder.complete(self.dest))
         self.seed = opt.seed if opt.seed is not None else work.remember("seed", _new_seed())
+        self.chain = opt.chain
+        if self.chain is not None and opt.seed is None:  # the same blend factors on resume
+            blend = self.chain.blend
+            seed = work.remember("blend_seed", blend.seed)
+            self.chain = replace(self.chain, blend=replace(blend, seed=seed))
         notes = [*info.notes, *(encoder.notes if encoder else ())] + ([note] if note else [])
         self.progress = FrameProgress(self.display, self.name, info.frames, work.count)
         if work.count < info.frames:
@@ -336,10 +344,10 @@ class VideoJob:
         x = to_float(item.raw)
         bits, overrides, chain = 8, {"seed": self.seed}, None
         prev = lane.prev if lane.prev is not None and lane.prev.index == item.index - 1 else None
-        if self.opt.chain is not None and prev is not None:
+        if self.chain is not None and prev is not None:
             if lane.prev_dreamed is None:
                 lane.prev_dreamed = self.work.read(prev.index)
-            x, more, chain = self.opt.chain.start(
+            x, more, chain = self.chain.start(
                 item.index, x, to_float(prev.raw), to_float(lane.prev_dreamed), item.motion
             )
             overrides.update(more or {})

@@ -122,7 +122,9 @@ class ZoomJob:
         state = {**opt.state, "source": {"size": st.st_size, "mtime_ns": st.st_mtime_ns}}
         folder = self.dest if opt.as_frames else hidden_folder(self.dest)
         work = WorkFolder(folder, state, keep=opt.as_frames)
-        note = work.open(fresh=opt.overwrite)
+        # --overwrite redoes a finished result; an unfinished one (this command stopped
+        # half-way) is taken up again
+        note = work.open(fresh=opt.overwrite and opt.as_frames and WorkFolder.complete(self.dest))
         if note:
             notes.append(note)
         seed = opt.seed if opt.seed is not None else work.remember("seed", _new_seed())
