@@ -13,6 +13,7 @@ from ._errors import InstallError
 from ._install import read_config
 from ._layout import (
     CONFIG_NAME,
+    HELP_FILES,
     NEEDED_MODULES,
     PLUGIN_MODULES,
     PLUGIN_NAME,
@@ -95,7 +96,7 @@ def doctor(
             "run `dreamd gimp install` again",
         )
     )
-    missing = [f for f in PLUGIN_MODULES if not (target / f).is_file()]
+    missing = [str(f) for f in (*PLUGIN_MODULES, *HELP_FILES) if not (target / f).is_file()]
     checks.append(
         Check(
             "plug-in files",

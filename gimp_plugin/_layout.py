@@ -15,9 +15,16 @@ CONFIG_NAME = f"{PLUGIN_NAME}.json"
 PLUGIN_MODULES = (
     "dreamd_gimp_pixels.py",
     "dreamd_gimp_params.py",
+    "dreamd_gimp_catalogue.py",
+    "dreamd_gimp_progress.py",
     "dreamd_gimp_daemon.py",
+    "dreamd_gimp_canvas.py",
+    "dreamd_gimp_job.py",
+    "dreamd_gimp_memory.py",
     "dreamd_gimp_dialog.py",
 )
+#: The offline help page GIMP's Help button opens (see ``set_help_domain`` in the plug-in).
+HELP_FILES = (Path("help", "en", "gimp-help.xml"), Path("help", "en", "index.html"))
 VENDOR_DIR = "vendor"
 #: Where the plug-in's copy of dreamd.protocol goes, inside the plug-in's folder.
 VENDORED_PROTOCOL = Path("dreamd", "protocol")

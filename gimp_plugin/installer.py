@@ -26,6 +26,7 @@ from ._install import InstallResult, install, read_config, uninstall
 from ._layout import (
     CONFIG_NAME,
     FLATPAK_APP,
+    HELP_FILES,
     NEEDED_MODULES,
     PLUGIN_MODULES,
     PLUGIN_NAME,
@@ -50,6 +51,7 @@ from ._wheels import pip_platforms, vendor_wheels
 __all__ = [
     "CONFIG_NAME",
     "FLATPAK_APP",
+    "HELP_FILES",
     "NEEDED_MODULES",
     "PLUGIN_MODULES",
     "PLUGIN_NAME",

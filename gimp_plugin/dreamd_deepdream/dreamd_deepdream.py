@@ -3,8 +3,9 @@
 
 The selected layer's pixels are read in the layer's own precision (8-bit, 16-bit or float;
 RGB or grayscale; with or without alpha), sent raw to ``dreamd`` over ZeroMQ, and the dream
-comes back as a new layer above the source, in one undo group. With a selection only the
-selection is dreamed and the new layer gets the selection as its mask.
+comes back as a new layer in the source's place, in one undo step; the source is hidden, so
+the image looks exactly as if the layer's pixels had been replaced by the dream (through the
+selection, when there is one). See dreamd_gimp_canvas.py.
 
 Installed by ``dreamd gimp install`` (see gimp_plugin/README.md), which puts the
 ``protocol`` package and, when GIMP's Python lacks them, pyzmq and msgpack next to this file.
@@ -12,18 +13,18 @@ Installed by ``dreamd gimp install`` (see gimp_plugin/README.md), which puts the
 
 from __future__ import annotations
 
-import contextlib
 import os
-import queue
 import sys
-import threading
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 # The plug-in's own modules, beside this file: top-level modules in GIMP (see sys.path above).
+import dreamd_gimp_canvas as canvas
 import dreamd_gimp_daemon as daemon
+import dreamd_gimp_job as job
+import dreamd_gimp_memory as memory
 import dreamd_gimp_params as procedure_args
 import dreamd_gimp_pixels as pixels
 
@@ -33,7 +34,7 @@ import gi  # noqa: E402
 
 gi.require_version("Gimp", "3.0")
 gi.require_version("Gegl", "0.4")
-from gi.repository import Gegl, Gimp, GLib, GObject  # noqa: E402
+from gi.repository import Gegl, Gimp, Gio, GLib, GObject  # noqa: E402
 
 READWRITE = GObject.ParamFlags.READWRITE
 
@@ -45,6 +46,11 @@ def _error(procedure, message, status=Gimp.PDBStatusType.EXECUTION_ERROR):
 class DeepDream(Gimp.PlugIn):
     # -- registration -------------------------------------------------------------------------
     def do_query_procedures(self):
+        # The dialog's Help button opens the page installed with the plug-in (help/en/),
+        # not GIMP's user manual.
+        self.set_help_domain(
+            procedure_args.HELP_DOMAIN, Gio.File.new_for_path(str(daemon.plugin_dir() / "help"))
+        )
         return [procedure_args.PROCEDURE_NAME]
 
     def do_set_i18n(self, name):
@@ -59,9 +65,9 @@ class DeepDream(Gimp.PlugIn):
         procedure.set_documentation(
             "DeepDream the selected layer with the dreamd daemon",
             "Sends the selected layer (or the selection in it) to the dreamd daemon, which "
-            "amplifies what a neural network sees in it, and adds the result as a new layer "
-            "above the source. Pixels travel in the layer's own precision. Needs a running "
-            "dreamd (start it with `dreamd serve`).",
+            "amplifies what a neural network sees in it, and puts the result in a new layer "
+            "in the source's place (the source is hidden, not changed). Pixels travel in the "
+            "layer's own precision. Needs a running dreamd (start it with `dreamd serve`).",
             name,
         )
         procedure.set_attribution("dreamd authors", "dreamd authors, MIT licence", "2025")
@@ -89,7 +95,7 @@ class DeepDream(Gimp.PlugIn):
                 procedure.add_double_argument(prop, nick, blurb, lo, hi, default, READWRITE)
         procedure.add_drawable_argument(
             "guide",
-            "_Guide",
+            "G_uide",
             "Optional guide: another layer (of this or another open image) whose features "
             "the dream follows",
             True,
@@ -97,10 +103,10 @@ class DeepDream(Gimp.PlugIn):
         )
         procedure.add_drawable_argument(
             "style",
-            "_Style",
+            "St_yle",
             "Optional style: another layer (of this or another open image) whose style the "
             "result takes on, keeping the selected layer's content (style transfer). For a "
-            "strong style raise Steps per octave (40) and Step size (4)",
+            "strong style raise Steps per octave (40) and Strength (4), or use the Style preset",
             True,
             READWRITE,
         )
@@ -121,19 +127,12 @@ class DeepDream(Gimp.PlugIn):
     # -- running ------------------------------------------------------------------------------
     def run(self, procedure, run_mode, image, drawables, config, run_data):
         Gegl.init(None)
-        if len(drawables) != 1 or not drawables[0].is_layer():
-            return _error(
-                procedure,
-                "DeepDream works on exactly one selected layer.",
-                Gimp.PDBStatusType.CALLING_ERROR,
-            )
-        source = drawables[0]
-        if source.is_group():
-            return _error(
-                procedure,
-                "DeepDream cannot dream a layer group: select one of its layers, or merge it.",
-                Gimp.PDBStatusType.CALLING_ERROR,
-            )
+        if len(drawables) != 1:
+            return _error(procedure, "DeepDream works on one layer: select just one.")
+        try:
+            source = canvas.dreamable(drawables[0])
+        except canvas.CanvasError as exc:
+            return _error(procedure, str(exc))
         settings = daemon.load_config()
 
         try:
@@ -155,65 +154,62 @@ class DeepDream(Gimp.PlugIn):
 
         values = {name: config.get_property(name) for name in procedure_args.argument_names()}
         params = procedure_args.build_params(values)
-        model = (values.get("model") or "").strip()
-        guide = values.get("guide")
-        style = values.get("style")
-
+        if run_mode != Gimp.RunMode.NONINTERACTIVE:
+            memory.remember(config, params["seed"])
         try:
             return self._dream(
-                procedure, protocol, image, source, guide, style, params, model, endpoint, settings
+                procedure, protocol, image, source, values, params, endpoint, settings
             )
+        except canvas.CanvasError as exc:
+            return _error(procedure, str(exc))
         except Exception as exc:  # the painter sees this, not a traceback
             if type(exc).__name__ == "Cancelled":
                 return procedure.new_return_values(Gimp.PDBStatusType.CANCEL, None)
             return _error(procedure, daemon.friendly_error(exc, settings, endpoint))
+        finally:
+            Gimp.progress_end()
 
-    def _dream(
-        self, procedure, protocol, image, source, guide, style, params, model, endpoint, settings
-    ):
-        fmt = pixels.pixel_format(
-            image.get_precision().value_name, source.is_gray(), source.has_alpha()
-        )
-        has_selection = not Gimp.Selection.is_empty(image)
-        _ok, ix, iy, iw, ih = source.mask_intersect()
-        if has_selection and (iw <= 0 or ih <= 0):
-            return _error(
-                procedure,
-                "The selection does not touch the selected layer.",
-                Gimp.PDBStatusType.CALLING_ERROR,
-            )
-        x, y, w, h = pixels.dream_rect(
-            (ix, iy, iw, ih), (source.get_width(), source.get_height()), has_selection
-        )
-        rect = Gegl.Rectangle.new(x, y, w, h)
-        src_bytes = bytes(source.get_buffer().get(rect, 1.0, fmt.babl, Gegl.AbyssPolicy.CLAMP))
-
-        picture = protocol.Image.raw(src_bytes, w, h, fmt.channels, fmt.dtype)
-        guide_image = self._read_guide(protocol, guide) if guide is not None else None
+    def _dream(self, procedure, protocol, image, source, values, params, endpoint, settings):
+        started = time.monotonic()
+        src = canvas.read_source(image, source)
+        x, y, w, h = src.rect
+        fmt = src.fmt
+        picture = protocol.Image.raw(src.data, w, h, fmt.channels, fmt.dtype)
+        guide, style = values.get("guide"), values.get("style")
+        guide_image = _rgb(protocol, guide, GUIDE_MAX_SIDE) if guide is not None else None
         style_image = (
-            self._read_rgb(protocol, style, procedure_args.STYLE_MAX_SIDE)
-            if style is not None
-            else None
+            _rgb(protocol, style, procedure_args.STYLE_MAX_SIDE) if style is not None else None
         )
+        model = (values.get("model") or "").strip()
 
         Gimp.progress_init("DeepDream: connecting to dreamd…")
         with protocol.Client(endpoint, name="gimp-dreamd_deepdream") as client:
-            info = self._ensure_daemon(client, protocol, settings)
-            problem = daemon.size_problem(w, h, (info or {}).get("limits") or {})
+            hello = job.hello_or_start(client, protocol, settings)
+            problem = daemon.size_problem(w, h, hello.get("limits") or {})
             if problem:
                 raise daemon.PluginError(problem)
-            result = self._run_job(client, picture, params, model, guide_image, style_image)
+            result = job.run(
+                client,
+                picture,
+                params,
+                model=model,
+                guide=guide_image,
+                style=style_image,
+                started=started,
+            )
         out = result.image
         if (out.width, out.height, out.channels, out.dtype) != (w, h, fmt.channels, fmt.dtype):
             raise RuntimeError(
                 f"the daemon answered a {out.width}×{out.height} {out.channels}-channel "
                 f"{out.dtype} image for a {w}×{h} {fmt.channels}-channel {fmt.dtype} one"
             )
-        out_bytes = pixels.restore_alpha(bytes(out.data), src_bytes, fmt)
+        out_bytes = pixels.restore_alpha(bytes(out.data), src.data, fmt)
 
-        layers_used = procedure_args.layer_names(result.layers) or params.get("layers") or []
-        if style is not None:  # the dream layers asked for, not the style's own
+        # With a style, the dream layers asked for (if any), not the style's own.
+        if style is not None:
             layers_used = params.get("layers") or []
+        else:
+            layers_used = procedure_args.layer_names(result.layers) or params.get("layers") or []
         info = {
             "model": result.model or model,
             "layers": layers_used,
@@ -223,165 +219,32 @@ class DeepDream(Gimp.PlugIn):
             "source": source.get_name(),
             "rect": [x, y, w, h],
             "dtype": fmt.dtype,
+            "seconds": round(time.monotonic() - started, 3),
         }
         if style is not None:
             info["style"] = style.get_name()
-        used_layer = ", ".join(layers_used)
-        name = procedure_args.layer_name(
-            source.get_name(),
-            {**params, "seed": info["seed"]},
-            str(info["model"] or ""),
-            used_layer,
-            style.get_name() if style is not None else "",
+        name = procedure_args.layer_name(layers_used, style.get_name() if style else "")
+        described = procedure_args.describe_result(info)
+        layer = canvas.add_result(
+            image, src, out_bytes, name, (procedure_args.PARASITE_NAME, described.encode())
         )
-
-        Gimp.progress_set_text("DeepDream: adding the layer")
-        image.undo_group_start()
-        try:
-            layer = Gimp.Layer.new_from_drawable(source, image)
-            layer.set_name(name)
-            image.insert_layer(layer, source.get_parent(), image.get_item_position(source))
-            buffer = layer.get_buffer()
-            buffer.set(rect, fmt.babl, out_bytes)
-            buffer.flush()
-            layer.update(x, y, w, h)
-            if has_selection:
-                mask = layer.create_mask(Gimp.AddMaskType.SELECTION)
-                layer.add_mask(mask)
-            with contextlib.suppress(Exception):
-                layer.attach_parasite(
-                    Gimp.Parasite.new(
-                        procedure_args.PARASITE_NAME,
-                        Gimp.PARASITE_PERSISTENT,
-                        procedure_args.describe_result(info).encode(),
-                    )
-                )
-        finally:
-            image.undo_group_end()
-        Gimp.progress_end()
+        Gimp.progress_update(1.0)
         Gimp.displays_flush()
 
         retval = procedure.new_return_values(Gimp.PDBStatusType.SUCCESS, None)
         retval.truncate(1)  # keep the status, replace the default return values
         retval.append(GObject.Value(Gimp.Layer, layer))
-        retval.append(GObject.Value(GObject.TYPE_STRING, procedure_args.describe_result(info)))
+        retval.append(GObject.Value(GObject.TYPE_STRING, described))
         return retval
 
-    def _read_guide(self, protocol, guide):
-        """The guide drawable as 8-bit RGB, scaled down so its long side is at most 448."""
-        return self._read_rgb(protocol, guide, 448)
 
-    def _read_rgb(self, protocol, drawable, max_side):
-        """A drawable as 8-bit RGB, scaled down so its long side is at most ``max_side``."""
-        gw, gh = drawable.get_width(), drawable.get_height()
-        scale = min(1.0, float(max_side) / max(gw, gh))
-        w, h = max(1, int(gw * scale)), max(1, int(gh * scale))
-        data = drawable.get_buffer().get(
-            Gegl.Rectangle.new(0, 0, w, h), scale, "R'G'B' u8", Gegl.AbyssPolicy.CLAMP
-        )
-        return protocol.Image.raw(bytes(data), w, h, 3, "u8")
-
-    def _ensure_daemon(self, client, protocol, settings):
-        """Say hello; when unreachable and the installer recorded how, start the daemon."""
-
-        def hello():
-            # No socket file at an ipc:// endpoint: nothing can answer, say so at once.
-            path = protocol.ipc_path(client.endpoint)
-            if path is not None and not path.exists():
-                raise protocol.Unreachable(f"there is no socket {path}")
-            return client.hello()
-
-        try:
-            return hello()
-        except protocol.Unreachable:
-            if not settings.get("start_command"):
-                raise
-        Gimp.progress_set_text("DeepDream: starting dreamd…")
-        daemon.start_daemon(settings)
-        timeout = float(settings.get("start_timeout", 120))
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                return hello()
-            except protocol.Unreachable:
-                if time.monotonic() > deadline:
-                    raise
-                Gimp.progress_pulse()
-                time.sleep(0.5)
-
-    def _run_job(self, client, picture, params, model, guide_image, style_image=None):
-        """Run the dream in a thread; this (GIMP's) thread drives the progress bar."""
-        events: queue.Queue = queue.Queue()
-        cancel = threading.Event()
-        outcome = {}
-
-        def on_progress(p):
-            events.put(p)
-
-        def work():
-            try:
-                outcome["result"] = client.dream(
-                    picture,
-                    params,
-                    guide=guide_image,
-                    style=style_image,
-                    model=model or None,
-                    on_progress=on_progress,
-                    cancel=cancel,
-                )
-            except BaseException as exc:
-                outcome["error"] = exc
-            finally:
-                events.put(None)
-
-        thread = threading.Thread(target=work, name="dreamd-job", daemon=True)
-        thread.start()
-        Gimp.progress_set_text("DeepDream: waiting for dreamd…")
-        last, shown = 0.0, None
-        while True:
-            try:
-                p = events.get(timeout=0.2)
-            except queue.Empty:
-                if last == 0.0:
-                    Gimp.progress_pulse()  # queued or starting: show that it is alive
-                continue
-            if p is None:
-                break
-            fraction = _fraction(p)
-            if fraction is not None and fraction > last:
-                last = min(fraction, 0.99)  # never 100 % before the result is in
-                Gimp.progress_update(last)
-            text = _progress_text(p)
-            if text and text != shown:
-                Gimp.progress_set_text(text)
-                shown = text
-        thread.join()
-        if "error" in outcome:
-            raise outcome["error"]
-        return outcome["result"]
+#: The daemon scales a guide down to this long side anyway (``guide_max_side``).
+GUIDE_MAX_SIDE = 448
 
 
-def _get(p, key, default=None):
-    if isinstance(p, dict):
-        return p.get(key, default)
-    return getattr(p, key, default)
-
-
-def _fraction(p):
-    done, total = _get(p, "done"), _get(p, "total")
-    if done is None or not total:
-        return None
-    return max(0.0, min(1.0, float(done) / float(total)))
-
-
-def _progress_text(p):
-    """ "DeepDream: octave 2/4" from a protocol.Progress (octave 0 is the smallest)."""
-    octave = _get(p, "octave")
-    if octave is None:
-        return None
-    octaves = _get(p, "octaves")
-    of = f"/{octaves}" if octaves else ""
-    return f"DeepDream: octave {int(octave) + 1}{of}"
+def _rgb(protocol, drawable, max_side):
+    data, w, h = canvas.read_rgb(drawable, max_side)
+    return protocol.Image.raw(data, w, h, 3, "u8")
 
 
 if __name__ == "__main__":

@@ -98,6 +98,24 @@ def start_hint(config: Mapping[str, Any]) -> str:
     return "Start it with:  dreamd serve"
 
 
+def unreachable_note(config: Mapping[str, Any], endpoint: str | None) -> str:
+    """The dialog's note when dreamd does not answer: what OK will do (start it, when the
+    installer recorded how, or fail), and how to make it answer before pressing Retry."""
+    where = f" at {endpoint}" if endpoint else ""
+    cmd = config.get("start_command")
+    if cmd:
+        shown = cmd if isinstance(cmd, str) else shlex.join(cmd)
+        return (
+            f"dreamd is not running{where}. OK will start it ({shown}); the first dream "
+            "then waits while it loads its model. The layer list fills once it runs: "
+            "press Retry."
+        )
+    return (
+        f"dreamd is not running{where}, so OK would fail and the layer list is empty. "
+        f"{start_hint(config)}\nin a terminal, then press Retry."
+    )
+
+
 def friendly_error(exc: BaseException, config: Mapping[str, Any], endpoint: str | None) -> str:
     """A message for the painter, from any exception the client can raise."""
     name = type(exc).__name__

@@ -12,12 +12,15 @@ from __future__ import annotations
 import json
 import random
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 PROCEDURE_NAME = "python-fu-deepdream"
 MENU_PATH = "<Image>/Filters/Artistic"
 MENU_LABEL = "DeepDream…"
 PARASITE_NAME = "dreamd-dream"
+#: GIMP help domain of the page installed with the plug-in (``help/en/gimp-help.xml``).
+HELP_DOMAIN = "dreamd-deepdream"
 
 #: (property name, params key, type, default, min, max, nick, blurb)
 ARGUMENTS: tuple[tuple[str, str, type, Any, Any, Any, str, str], ...] = (
@@ -48,7 +51,7 @@ ARGUMENTS: tuple[tuple[str, str, type, Any, Any, Any, str, str], ...] = (
         1.3,
         1.01,
         4.0,
-        "Octave sc_ale",
+        "Octave _factor",
         "Size ratio between two octaves",
     ),
     (
@@ -58,7 +61,7 @@ ARGUMENTS: tuple[tuple[str, str, type, Any, Any, Any, str, str], ...] = (
         10,
         0,
         1000,
-        "S_teps per octave",
+        "Ste_ps per octave",
         "Gradient steps at each octave",
     ),
     (
@@ -68,8 +71,8 @@ ARGUMENTS: tuple[tuple[str, str, type, Any, Any, Any, str, str], ...] = (
         1.5,
         0.0,
         255.0,
-        "Step si_ze",
-        "Strength of each step, in 0–255 pixel units",
+        "S_trength",
+        "Step size: how far each step pushes the pixels, in 0–255 pixel units",
     ),
     (
         "jitter",
@@ -103,7 +106,7 @@ STYLE_ARGUMENTS: tuple[tuple[str, str, float, float, float, str, str], ...] = (
         1.0,
         0.0,
         1000.0,
-        "Style _weight",
+        "Style wei_ght",
         "With a style: how much of each step matches the style",
     ),
     (
@@ -152,30 +155,22 @@ def build_params(values: Mapping[str, Any]) -> dict[str, Any]:
     return params
 
 
-def layer_name(
-    source: str, params: Mapping[str, Any], model: str = "", layer: str = "", style: str = ""
-) -> str:
-    """The new layer's name: the source's, then what made it, e.g.
-    ``Background · dream inception_4c/output 4×1.3 10 st 1.5 seed 7``, or with a style
-    ``Background · style Painting 4×1.3 40 st 4 seed 7`` (``+ dream LAYER`` when a dream
-    layer was given too).
-    """
-    used = layer or ", ".join(params.get("layers", ())) or "default layer"
+def short_layer(name: str) -> str:
+    """``inception_4c/output`` → ``inception_4c``: the part a painter recognises."""
+    name = name.strip()
+    return name[: -len("/output")] if name.endswith("/output") else name
+
+
+def layer_name(layers: Any = (), style: str = "", draft: bool = False) -> str:
+    """The new layer's name, short: ``Dream — inception_4c``, ``Style — Painting`` or
+    ``Style — Painting + inception_4c``. Everything else that made it is in the layer's
+    parasite (:data:`PARASITE_NAME`), so dreaming a dream does not pile names up."""
+    names = " + ".join(short_layer(n) for n in layer_names(layers)) if layers else ""
     if style:
-        dreamed = layer or ", ".join(params.get("layers", ()))
-        bits = [f"{source} · style {style}" + (f" + dream {dreamed}" if dreamed else "")]
+        text = f"Style — {style}" + (f" + {names}" if names else "")
     else:
-        bits = [f"{source} · dream {used}"]
-    if model:
-        bits.append(f"[{model}]")
-    bits.append(f"{params.get('octave_count', 4)}×{params.get('octave_scale', 1.3):g}")
-    bits.append(f"{params.get('steps_per_octave', 10)} st")
-    bits.append(f"{params.get('step_size', 1.5):g}")
-    if params.get("iterations", 1) != 1:
-        bits.append(f"×{params['iterations']}")
-    if params.get("seed") is not None:
-        bits.append(f"seed {params['seed']}")
-    return " ".join(bits)
+        text = f"Dream — {names or 'default layer'}"
+    return f"{text} (draft)" if draft else text
 
 
 def describe_result(info: Mapping[str, Any]) -> str:
@@ -205,29 +200,91 @@ def argument_names() -> list[str]:
     ]
 
 
-def catalogue_from_status(
-    status: Mapping[str, Any],
-) -> tuple[dict[str, list[str]], str | None, dict[str, str]]:
-    """(model → layer names, default model, model → default layer) from ``status(layers=True)``.
+# ---------------------------------------------------------------------------------------------
+# Presets: a starting point for each kind of result, set from the dialog's buttons.
 
-    The daemon answers ``model`` (the resident model), ``default_layer`` and ``layers``:
-    ``{model: [{"name": ..., "aliases": [...], ...}, ...]}``; a layer may also be a plain name.
+
+@dataclass(frozen=True)
+class Preset:
+    label: str
+    tooltip: str
+    values: Mapping[str, Any]
+
+
+PRESETS: dict[str, Preset] = {
+    "subtle": Preset(
+        "Subtle",
+        "A light touch: the picture stays, with a fine dreamy texture over it",
+        {"iterations": 1, "steps-per-octave": 10, "step-size": 1.0, "octave-scale": 1.4},
+    ),
+    "classic": Preset(
+        "Classic",
+        "The original DeepDream notebook's settings",
+        {"iterations": 1, "steps-per-octave": 10, "step-size": 1.5, "octave-scale": 1.4},
+    ),
+    "strong": Preset(
+        "Strong",
+        "Dream harder: bold shapes take over the picture",
+        {"iterations": 2, "steps-per-octave": 20, "step-size": 2.5, "octave-scale": 1.4},
+    ),
+    "style": Preset(
+        "Style",
+        "Paint the layer in the style of the Style layer chosen below (style transfer): "
+        "more, stronger steps",
+        {
+            "iterations": 1,
+            "steps-per-octave": 40,
+            "step-size": 4.0,
+            "octave-scale": 1.4,
+            "style-weight": 1.0,
+            "content-weight": 0.5,
+        },
+    ),
+}
+
+
+# ---------------------------------------------------------------------------------------------
+# What the dialog showed last, kept across Cancel and failed dreams (GIMP itself keeps a
+# procedure's values only after a successful run).
+
+#: Global GIMP parasite holding :func:`memory_text`.
+MEMORY_PARASITE = "dreamd-deepdream-dialog"
+
+
+def memory_text(values: Mapping[str, Any], last_seed: int | None, session: int) -> str:
+    """JSON for the dialog's values (property names; ``guide``/``style`` as drawable ids,
+    meaningful only in GIMP ``session``) and the seed of the last dream."""
+    kept = {k: values[k] for k in argument_names() if k in values}
+    return json.dumps({"values": kept, "last_seed": last_seed, "session": session})
+
+
+def memory_values(text: str | bytes | None, session: int) -> tuple[dict[str, Any], int | None]:
+    """(values to put back into the dialog, last seed) from :func:`memory_text`'s JSON.
+
+    Values of the wrong type or out of range are dropped; drawable ids only come back in
+    the GIMP session that wrote them (ids are reused by later sessions).
     """
-    models: dict[str, list[str]] = {}
-    raw = status.get("layers") or {}
-    if isinstance(raw, Mapping):
-        for model, layers in raw.items():
-            names = []
-            for layer in layers or ():
-                name = layer if isinstance(layer, str) else (layer or {}).get("name")
-                if name:
-                    names.append(str(name))
-            models[str(model)] = names
-    default_model = status.get("model")
-    default_model = str(default_model) if default_model else None
-    if default_model and default_model not in models:
-        models[default_model] = []
-    defaults: dict[str, str] = {}
-    if default_model and status.get("default_layer"):
-        defaults[default_model] = str(status["default_layer"])
-    return models, default_model, defaults
+    try:
+        data = json.loads(text or "{}")
+    except (TypeError, ValueError):
+        return {}, None
+    if not isinstance(data, dict):
+        return {}, None
+    raw = data.get("values")
+    if not isinstance(raw, dict):
+        raw = {}
+    ranges = {a[0]: (a[2], a[4], a[5]) for a in ARGUMENTS}
+    ranges.update({a[0]: (float, a[3], a[4]) for a in STYLE_ARGUMENTS})
+    out: dict[str, Any] = {}
+    for key, value in raw.items():
+        if key in ("model", "layer") and isinstance(value, str):
+            out[key] = value
+        elif key in ("guide", "style"):
+            if value is None or (isinstance(value, int) and data.get("session") == session):
+                out[key] = value
+        elif key in ranges and isinstance(value, (int, float)) and not isinstance(value, bool):
+            typ, lo, hi = ranges[key]
+            if lo <= value <= hi and (typ is float or float(value).is_integer()):
+                out[key] = typ(value)
+    seed = data.get("last_seed")
+    return out, seed if isinstance(seed, int) and not isinstance(seed, bool) else None

@@ -18,6 +18,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -149,3 +150,28 @@ def gimp_profile(gimp: GimpRunner, share: Path) -> Path:
     res = dreamd_cli("gimp", "install", "--gimp-dir", str(profile), "--gimp-python", gimp_python)
     assert res.returncode == 0, f"dreamd gimp install failed:\n{res.stdout}{res.stderr}"
     return profile
+
+
+@pytest.fixture(scope="session")
+def images(share: Path) -> dict[str, Path]:
+    from dreamcases import write_images
+
+    return write_images(share / "in")
+
+
+@pytest.fixture(scope="session")
+def dreamed(gimp, share, gimp_profile, dreamd_endpoint, images) -> dict[str, Any]:
+    """Every case of dreamcases.cases() in one GIMP session; the report, with ``out`` the
+    folder of the exported PNGs (``CASE-layer.png``, ``-source.png``, ``-visible.png``, and
+    ``-before.png``/``-expected.png`` for the compositing cases)."""
+    from dreamcases import cases, run_batch
+
+    out = share / "out"
+    out.mkdir(exist_ok=True)
+    todo = cases(images)
+    for name, case in todo.items():
+        case["out"] = str(out / name)
+    job = {"cases": todo, "report": str(out / "report.json")}
+    report = run_batch(gimp, share, gimp_profile, job, dreamd_endpoint)
+    report["out"] = out
+    return report

@@ -1,9 +1,10 @@
-"""The plug-in in real GIMP 3, against a real dreamd.
+"""The plug-in in real GIMP 3, against a real dreamd: pixel formats, selection, guide,
+style, limits, no daemon and the doctor (the dialog: test_gimp_dialog.py).
 
-One GIMP batch run dreams every case (loading images, calling python-fu-deepdream
-non-interactively, exporting PNGs); the tests then check the files from outside GIMP.
-A second run, with no daemon at the endpoint, checks the failure message. Images are
-small (96×64) and the dreams short (2 octaves × 2 steps) to keep the CPU time low.
+One GIMP batch run dreams every case (the session fixture ``dreamed``, see dreamcases.py
+and batch_dream.py); the tests then check the files from outside GIMP. A second run, with no
+daemon at the endpoint, checks the failure message. Images are small (96×64) and the dreams
+short (2 octaves × 2 steps) to keep the CPU time low.
 
 Run:  python -m pytest tests/gimp        (root; the first run builds the chroot, ~1 min)
 """
@@ -11,149 +12,14 @@ Run:  python -m pytest tests/gimp        (root; the first run builds the chroot,
 from __future__ import annotations
 
 import json
-from pathlib import Path
-from typing import Any
 
 import numpy as np
-import pytest
-from gimprunner import GimpRunner, dreamd_cli
-from pngio import png_info, read_png, write_png
+from dreamcases import PARAMS, SELECTION, H, W, run_batch
+from dreamcases import case as _case
+from gimprunner import dreamd_cli
+from pngio import png_info, read_png
 
 from .conftest import DAEMON_MAX_PIXELS
-
-W, H = 96, 64
-SELECTION = (8, 8, 24, 20)  # x, y, w, h: with the 32-pixel context, x < 64 is sent
-PARAMS = {"octave-count": 2, "steps-per-octave": 2, "step-size": 2.0, "seed": 7}
-STYLE_PARAMS = {**PARAMS, "steps-per-octave": 10, "step-size": 4.0, "style-weight": 2.0}
-BATCH_SCRIPT = Path(__file__).with_name("batch_dream.py")
-
-
-def _picture(seed: int = 0) -> np.ndarray:
-    """A 96×64 float RGB picture in [0, 1] with edges, gradients and some texture."""
-    rng = np.random.default_rng(seed)
-    yy, xx = np.mgrid[0:H, 0:W].astype(np.float64)
-    r = 0.5 + 0.4 * np.sin(xx / 7.0) * np.cos(yy / 5.0)
-    g = np.clip(((xx - 48) ** 2 + (yy - 32) ** 2) < 400, 0, 1) * 0.6 + 0.2
-    b = (xx + yy) / (W + H)
-    img = np.stack([r, g, b], axis=-1) + rng.normal(0, 0.03, (H, W, 3))
-    return np.clip(img, 0, 1)
-
-
-def _style_picture() -> np.ndarray:
-    """A 120×80 style unlike the picture: warm diagonal stripes with a fine checker."""
-    yy, xx = np.mgrid[0:80, 0:120].astype(np.float64)
-    stripes = 0.5 + 0.5 * np.sin((xx + yy) / 3.0)
-    checker = ((xx // 4 + yy // 4) % 2) * 0.3
-    r = np.clip(0.6 + 0.4 * stripes, 0, 1)
-    g = np.clip(0.2 + 0.3 * stripes + checker, 0, 1)
-    b = np.clip(0.1 + checker * 0.5, 0, 1)
-    return np.stack([r, g, b], axis=-1)
-
-
-def _alpha() -> np.ndarray:
-    """Alpha that varies: opaque left half, 25 % right half, a transparent-ish stripe."""
-    a = np.full((H, W), 1.0)
-    a[:, W // 2 :] = 0.25
-    a[10:14, :] = 0.6
-    return a
-
-
-def _u8(x: np.ndarray) -> np.ndarray:
-    return np.round(x * 255).astype(np.uint8)
-
-
-def _u16(x: np.ndarray) -> np.ndarray:
-    return np.round(x * 65535).astype(np.uint16)
-
-
-def _run(gimp: GimpRunner, share: Path, profile: Path, job: dict[str, Any], endpoint: str):
-    script = f"JOB = {json.dumps(job)!r}\nimport json as _j\nJOB = _j.loads(JOB)\n"
-    script += BATCH_SCRIPT.read_text()
-    res = gimp.run_batch(
-        script,
-        profile=profile,
-        share=[share],
-        env={"DREAMD_ENDPOINT": endpoint},
-        timeout=600,
-    )
-    report_path = Path(job["report"])
-    if not report_path.exists():
-        pytest.fail(
-            f"GIMP wrote no report (exit {res.returncode}):\n{res.output[-6000:]}", pytrace=False
-        )
-    report = json.loads(report_path.read_text())
-    report["_output"] = res.output
-    return report
-
-
-@pytest.fixture(scope="module")
-def images(share: Path) -> dict[str, Path]:
-    d = share / "in"
-    d.mkdir(exist_ok=True)
-    pic = _picture(0)
-    paths = {
-        "rgba8": d / "rgba8.png",
-        "rgb8": d / "rgb8.png",
-        "rgb16": d / "rgb16.png",
-        "graya8": d / "graya8.png",
-        "guide": d / "guide.png",
-        "style": d / "style.png",
-        "big": d / "big.png",
-    }
-    write_png(paths["rgba8"], _u8(np.concatenate([pic, _alpha()[..., None]], axis=-1)))
-    write_png(paths["rgb8"], _u8(pic))
-    write_png(paths["rgb16"], _u16(pic))
-    grey = pic.mean(axis=-1, keepdims=True)
-    write_png(paths["graya8"], _u8(np.concatenate([grey, _alpha()[..., None]], axis=-1)))
-    write_png(paths["guide"], _u8(_picture(5)[::-1, ::-1]))
-    write_png(paths["style"], _u8(_style_picture()))
-    write_png(paths["big"], np.zeros((160, 160, 3), np.uint8))  # over the daemon's limit
-    return paths
-
-
-@pytest.fixture(scope="module")
-def dreamed(gimp, share, gimp_profile, dreamd_endpoint, images) -> dict[str, Any]:
-    """Run every case in one GIMP session; returns the report (with exported file paths)."""
-    out = share / "out"
-    out.mkdir(exist_ok=True)
-    cases = {
-        "rgba8": {"input": str(images["rgba8"]), "params": PARAMS},
-        "rgb16": {"input": str(images["rgb16"]), "params": PARAMS},
-        "graya8": {"input": str(images["graya8"]), "params": PARAMS},
-        "float": {
-            "input": str(images["rgb8"]),
-            "precision": "FLOAT_NON_LINEAR",
-            "params": PARAMS,
-        },
-        "selection": {"input": str(images["rgb8"]), "select": SELECTION, "params": PARAMS},
-        "guide": {"input": str(images["rgb8"]), "guide": str(images["guide"]), "params": PARAMS},
-        "style": {
-            "input": str(images["rgb8"]),
-            "style": str(images["style"]),
-            "params": STYLE_PARAMS,
-        },
-        "big": {"input": str(images["big"]), "params": PARAMS},
-    }
-    for name, case in cases.items():
-        case["out"] = str(out / name)
-    report = _run(
-        gimp,
-        share,
-        gimp_profile,
-        {"cases": cases, "report": str(out / "report.json")},
-        dreamd_endpoint,
-    )
-    report["out"] = out
-    return report
-
-
-def _case(report: dict[str, Any], name: str) -> dict[str, Any]:
-    case = report["cases"].get(name)
-    assert case is not None, f"case {name} did not run:\n{report['_output'][-4000:]}"
-    assert case["status"] == "success", (
-        f"{name}: {case['status']}: {case.get('error')}\n{report['_output'][-4000:]}"
-    )
-    return case
 
 
 def _as_unit(a: np.ndarray) -> np.ndarray:
@@ -175,7 +41,7 @@ def _assert_dreamed(src: np.ndarray, out: np.ndarray, colour: slice = slice(0, 3
 # ---------------------------------------------------------------------------------------------
 
 
-def test_new_layer_above_source_same_size(dreamed):
+def test_new_layer_in_the_sources_place_and_the_source_hidden(dreamed):
     case = _case(dreamed, "rgba8")
     assert len(case["layers"]) == 2, case["layers"]
     assert case["new_index"] == case["source_index"] - 1 == 0, "new layer is not just above"
@@ -183,9 +49,12 @@ def test_new_layer_above_source_same_size(dreamed):
     assert (new["width"], new["height"]) == (W, H)
     assert new["offsets"] == [0, 0]
     assert not new["has_mask"], "no selection, so no mask"
-    assert new["name"].startswith(case["source_name"]), new["name"]
-    assert "dream" in new["name"]
-    assert json.loads(case["parasite"])["params"]["octave_count"] == 2
+    assert new["name"] == "Dream — block10", "a short name: the rest is in the parasite"
+    assert not case["source"]["visible"], "the source must be hidden, not shown under the dream"
+    assert case["selected"] == [new["name"]]
+    recorded = json.loads(case["parasite"])
+    assert recorded["params"]["octave_count"] == 2 and recorded["seed"] == 7
+    assert recorded["layers"] == ["block10"] and recorded["source"] == "Background"
     assert case["info"]["model"], case["info"]
 
 
@@ -241,7 +110,7 @@ def test_float_precision_kept(dreamed):
 def test_selection_respected(dreamed, images):
     case = _case(dreamed, "selection")
     new = case["new_layer"]
-    assert new["has_mask"], "the new layer has no selection mask"
+    assert not new["has_mask"], "the dream is blended in through the selection, no mask"
     assert (new["width"], new["height"]) == (W, H)
     x, y, w, h = SELECTION
     inside = np.zeros((H, W), bool)
@@ -251,9 +120,8 @@ def test_selection_respected(dreamed, images):
     layer = read_png(dreamed["out"] / "selection-layer.png").astype(int)[..., :3]
     assert np.array_equal(visible[~inside], src[~inside]), "pixels outside the selection changed"
     assert np.abs(visible[inside] - src[inside]).mean() > 0.3, "the selection was not dreamed"
-    # The layer itself: source pixels far outside the selection's bounds (beyond the context
-    # margin), so hiding the mask does not reveal a dream of the whole layer.
-    assert np.array_equal(layer[:, 64:], src[:, 64:])
+    # The layer itself holds the source's pixels outside the selection.
+    assert np.array_equal(layer[~inside], src[~inside])
     rect = case["info"]["rect"]
     assert rect[2] < W or rect[3] < H, f"the whole layer was sent: {rect}"
 
@@ -282,7 +150,7 @@ def test_style_layer(dreamed, images):
     assert info["style"] == case["style_name"]
     assert info["params"]["style_weight"] == 2.0 and info["params"]["content_weight"] == 0.5
     assert info["params"]["style_layers"] and info["params"]["content_layer"]
-    assert case["new_layer"]["name"].startswith(case["source_name"] + " · style ")
+    assert case["new_layer"]["name"] == f"Style — {case['style_name']}"
 
 
 def test_too_large_fails_with_the_limit(dreamed):
@@ -302,7 +170,7 @@ def test_no_daemon_fails_with_message(gimp, share, gimp_profile, images):
         "cases": {"rgba8": {"input": str(images["rgba8"]), "params": PARAMS, "out": str(out)}},
         "report": str(out / "report.json"),
     }
-    report = _run(gimp, share, gimp_profile, job, nobody)
+    report = run_batch(gimp, share, gimp_profile, job, nobody)
     case = report["cases"]["rgba8"]
     assert case["status"] == "execution-error", case
     message = case["error"] or ""
@@ -324,76 +192,3 @@ def test_doctor_all_ok(gimp, share, gimp_profile, dreamd_endpoint):
     assert res.returncode == 0, res.stdout + res.stderr
     assert "FAIL" not in res.stdout
     assert "daemon reachable" in res.stdout and "import zmq" in res.stdout
-
-
-DIALOG_DRIVER = r"""
-set -u
-Xvfb -displayfd 3 -screen 0 1280x900x24 -nolisten tcp 3>"$WORK/display" >"$WORK/xvfb.log" 2>&1 &
-XPID=$!
-for _ in $(seq 100); do [ -s "$WORK/display" ] && break; sleep 0.1; done
-export DISPLAY=":$(cat "$WORK/display")"
-timeout 300 gimp-3.0 --no-splash --batch-interpreter python-fu-eval -b - \
-    < "$WORK/script.py" > "$WORK/gimp.log" 2>&1 &
-GPID=$!
-W=""
-for _ in $(seq 240); do
-    W=$(xdotool search --name '^DeepDream$' 2>/dev/null | head -1)
-    [ -n "$W" ] && break
-    kill -0 $GPID 2>/dev/null || break
-    sleep 0.5
-done
-echo "dialog window: ${W:-none}"
-if [ -n "$W" ]; then
-    sleep 1
-    xdotool windowfocus --sync "$W" key --clearmodifiers Return
-fi
-for _ in $(seq 600); do
-    [ -f "$WORK/report.json" ] && break
-    kill -0 $GPID 2>/dev/null || break
-    sleep 0.5
-done
-kill $GPID 2>/dev/null; wait $GPID 2>/dev/null
-kill $XPID 2>/dev/null; wait $XPID 2>/dev/null
-true
-"""
-
-
-def test_dialog_ok_then_last_values(gimp, share, gimp_profile, dreamd_endpoint, images):
-    """The real dialog (GIMP's GUI under Xvfb): it opens with the daemon's catalogue, OK
-    dreams with the values it shows, and a WITH_LAST_VALS run reuses them."""
-    probe = gimp.run(["sh", "-c", "command -v Xvfb && command -v xdotool && command -v gimp-3.0"])
-    if probe.returncode != 0:
-        pytest.skip("Xvfb, xdotool or gimp-3.0 missing where GIMP runs (setup_gimp.sh adds them)")
-    work = share / "dialog"
-    work.mkdir(exist_ok=True)
-    preset = {"octave-count": 2, "steps-per-octave": 2, "seed": 1234}
-    job = {"input": str(images["rgb8"]), "preset": preset, "report": str(work / "report.json")}
-    (work / "script.py").write_text(
-        f"JOB = {json.dumps(job)!r}\nimport json as _j\nJOB = _j.loads(JOB)\n"
-        + Path(__file__).with_name("batch_dialog.py").read_text()
-    )
-    res = gimp.run(
-        ["bash", "-c", DIALOG_DRIVER],
-        env={
-            "WORK": str(work),
-            "HOME": str(gimp_profile),
-            "GIMP3_DIRECTORY": str(gimp_profile),
-            "DREAMD_ENDPOINT": dreamd_endpoint,
-        },
-        share=[share],
-        timeout=400,
-    )
-    log = (work / "gimp.log").read_text(errors="replace") if (work / "gimp.log").exists() else ""
-    assert (work / "report.json").exists(), f"{res.output}\n{log[-4000:]}"
-    report = json.loads((work / "report.json").read_text())
-    assert "exception" not in report, report["exception"]
-    assert "dialog window: none" not in res.stdout, f"the dialog never opened\n{log[-4000:]}"
-    first, second = report["interactive"], report["last_vals"]
-    assert first["status"] == "success", (first, log[-4000:])
-    assert first["info"]["params"]["octave_count"] == 2
-    assert first["info"]["seed"] == 1234
-    assert second["status"] == "success", (second, log[-4000:])
-    assert second["info"]["params"]["octave_count"] == 2, "last values were not kept"
-    assert second["info"]["seed"] == 1234
-    assert len(report["layers"]) == 3
-    assert "Traceback" not in log, log[-4000:]

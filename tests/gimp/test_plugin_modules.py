@@ -55,7 +55,7 @@ def test_dream_rect():
 # parameters
 
 
-def test_build_params_and_name():
+def test_build_params():
     values = {a[0]: a[3] for a in procedure_args.ARGUMENTS}
     values.update({"layer": "inception_4c/output; inception_4d/output:3,17", "model": ""})
     params = procedure_args.build_params(values)
@@ -66,38 +66,59 @@ def test_build_params_and_name():
     values["layer"] = ""
     params = procedure_args.build_params(values)
     assert params["seed"] == 5 and "layers" not in params
-    name = procedure_args.layer_name("Background", params, "googlenet", "inception_4c/output")
-    assert name.startswith("Background · dream inception_4c/output")
-    assert "seed 5" in name and "googlenet" in name
     assert procedure_args.argument_names()[:2] == ["model", "layer"]
 
 
-def test_style_params_and_name():
+def test_layer_names_are_short():
+    """A painter reads the network layer; the rest is in the parasite, so a dream of a
+    dream does not pile names up."""
+    assert procedure_args.layer_name(["inception_4c/output"]) == "Dream — inception_4c"
+    assert procedure_args.layer_name([{"name": "block10"}, "block12:3,4"]) == (
+        "Dream — block10 + block12:3,4"
+    )
+    assert procedure_args.layer_name([]) == "Dream — default layer"
+    assert procedure_args.layer_name([], style="Painting") == "Style — Painting"
+    assert procedure_args.layer_name(["block10"], style="Painting") == (
+        "Style — Painting + block10"
+    )
+
+
+def test_style_params():
     values = {a[0]: a[3] for a in procedure_args.ARGUMENTS}
     values.update({"seed": 3, "layer": "", "style-weight": 2.0})
     assert "style_weight" not in procedure_args.build_params(values)  # no style: no style params
     values["style"] = object()  # a drawable
     params = procedure_args.build_params(values)
     assert (params["style_weight"], params["content_weight"]) == (2.0, 0.5)
-    name = procedure_args.layer_name("Photo", params, style="Painting")
-    assert name.startswith("Photo · style Painting 4×1.3"), name
-    params["layers"] = ["block10"]
-    name = procedure_args.layer_name("Photo", params, style="Painting")
-    assert name.startswith("Photo · style Painting + dream block10")
     assert procedure_args.argument_names()[-3:] == ["style", "style-weight", "content-weight"]
 
 
-def test_catalogue_from_status():
-    status = {
-        "model": "googlenet",
-        "default_layer": "inception_4c/output",
-        "layers": {"googlenet": [{"name": "inception_4c/output", "channels": 512}, "conv2/3x3"]},
-    }
-    models, default, defaults = procedure_args.catalogue_from_status(status)
-    assert models == {"googlenet": ["inception_4c/output", "conv2/3x3"]}
-    assert default == "googlenet" and defaults == {"googlenet": "inception_4c/output"}
-    models, default, defaults = procedure_args.catalogue_from_status({"model": "m"})
-    assert models == {"m": []} and default == "m" and defaults == {}
+def test_presets_set_known_arguments_within_range():
+    ranges = {a[0]: (a[4], a[5]) for a in procedure_args.ARGUMENTS}
+    ranges.update({a[0]: (a[3], a[4]) for a in procedure_args.STYLE_ARGUMENTS})
+    assert list(procedure_args.PRESETS) == ["subtle", "classic", "strong", "style"]
+    for preset in procedure_args.PRESETS.values():
+        for prop, value in preset.values.items():
+            lo, hi = ranges[prop]
+            assert lo <= value <= hi, (preset.label, prop, value)
+    strength = [p.values["step-size"] for p in procedure_args.PRESETS.values()]
+    assert strength[:3] == sorted(strength[:3]), "Subtle < Classic < Strong"
+
+
+def test_memory_round_trip_and_sanity():
+    values = {a[0]: a[3] for a in procedure_args.ARGUMENTS}
+    values.update({"model": "m", "layer": "block10", "guide": 12, "style": None})
+    values["steps-per-octave"] = 33
+    text = procedure_args.memory_text(values, 4242, session=7)
+    back, seed = procedure_args.memory_values(text, session=7)
+    assert seed == 4242
+    assert back["steps-per-octave"] == 33 and back["layer"] == "block10" and back["guide"] == 12
+    # Drawable ids mean nothing in another GIMP session; values out of range are dropped.
+    back, _ = procedure_args.memory_values(text, session=8)
+    assert "guide" not in back and back["style"] is None
+    bad = json.dumps({"values": {"steps-per-octave": 10**9, "step-size": "x", "iterations": 2}})
+    assert procedure_args.memory_values(bad, 1) == ({"iterations": 2}, None)
+    assert procedure_args.memory_values("not json", 1) == ({}, None)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -127,6 +148,14 @@ def test_friendly_errors():
     msg = daemon.friendly_error(protocol.VersionMismatch(((0, 1),)), {}, None)
     assert "daemon" in msg.lower()
     assert "timed out" in daemon.friendly_error(protocol.RequestTimeout("t"), {}, None)
+
+
+def test_unreachable_note_says_what_ok_will_do():
+    started = daemon.unreachable_note({"start_command": ["dreamd", "serve"]}, "ipc:///s")
+    assert "OK will start it (dreamd serve)" in started and "Retry" in started
+    failing = daemon.unreachable_note({}, "ipc:///s")
+    assert "not running at ipc:///s" in failing and "OK would fail" in failing
+    assert "dreamd serve" in failing and "Retry" in failing
 
 
 def test_start_daemon(tmp_path):

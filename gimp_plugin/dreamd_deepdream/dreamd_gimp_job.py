@@ -1,0 +1,138 @@
+"""Running one dream against dreamd from GIMP: reaching (or starting) the daemon, then the
+job in a thread while GIMP's thread keeps the progress bar and its text moving.
+
+GIMP-only (imported by ``dreamd_deepdream.py``).
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import dreamd_gimp_daemon as daemon
+import dreamd_gimp_progress as progress
+import gi
+
+gi.require_version("Gimp", "3.0")
+from gi.repository import Gimp  # noqa: E402
+
+#: How often the bar and its text move between the daemon's messages.
+TICK = 0.25
+
+
+def hello_or_start(client: Any, protocol: Any, settings: dict[str, Any]) -> dict[str, Any]:
+    """Say hello; when the daemon is unreachable and the installer recorded how to start it,
+    start it and wait for it (up to ``start_timeout`` seconds, 120 by default)."""
+
+    def hello() -> dict[str, Any]:
+        # No socket file at an ipc:// endpoint: nothing can answer, say so at once.
+        path = protocol.ipc_path(client.endpoint)
+        if path is not None and not path.exists():
+            raise protocol.Unreachable(f"there is no socket {path}")
+        return dict(client.hello())
+
+    try:
+        return hello()
+    except protocol.Unreachable:
+        if not settings.get("start_command"):
+            raise
+    Gimp.progress_set_text("DeepDream: starting dreamd (it loads its model first)…")
+    daemon.start_daemon(settings)
+    deadline = time.monotonic() + float(settings.get("start_timeout", 120))
+    while True:
+        try:
+            return hello()
+        except protocol.Unreachable:
+            if time.monotonic() > deadline:
+                raise
+            Gimp.progress_pulse()
+            time.sleep(0.5)
+
+
+def run(
+    client: Any,
+    picture: Any,
+    params: dict[str, Any],
+    *,
+    model: str | None,
+    guide: Any = None,
+    style: Any = None,
+    started: float,
+    should_stop: Callable[[], bool] = lambda: False,
+    pump: Callable[[], None] = lambda: None,
+) -> Any:
+    """The dream's result. The request runs in a thread; this (GIMP's) thread moves the
+    bar every :data:`TICK` seconds from a :class:`progress.DreamProgress`, calls ``pump``
+    (a window's events) and cancels the job when ``should_stop()`` turns true."""
+    events: queue.Queue[Any] = queue.Queue()
+    cancel = threading.Event()
+    outcome: dict[str, Any] = {}
+
+    def work() -> None:
+        try:
+            outcome["result"] = client.dream(
+                picture,
+                params,
+                guide=guide,
+                style=style,
+                model=model or None,
+                on_progress=events.put,
+                cancel=cancel,
+            )
+        except BaseException as exc:
+            outcome["error"] = exc
+        finally:
+            events.put(None)
+
+    tracker = progress.DreamProgress(
+        picture.width * picture.height,
+        float(params.get("octave_scale", 1.3)),
+        int(params.get("steps_per_octave", 10)),
+        started,
+    )
+    thread = threading.Thread(target=work, name="dreamd-job", daemon=True)
+    thread.start()
+    Gimp.progress_set_text("DeepDream: waiting for dreamd…")
+    shown_text, shown_fraction, finished = "", -1.0, False
+    while not finished:
+        try:
+            event = events.get(timeout=TICK)
+            while True:  # take every message that is already there, keep the newest
+                if event is None:
+                    finished = True
+                    break
+                tracker.update(event.done, event.total, event.octave, event.octaves, now())
+                event = events.get_nowait()
+        except queue.Empty:
+            pass
+        pump()
+        if should_stop() and not cancel.is_set():
+            cancel.set()
+            Gimp.progress_set_text("DeepDream: cancelling…")
+            continue
+        if finished or cancel.is_set():
+            continue
+        t = now()
+        fraction = tracker.fraction(t)
+        if fraction > shown_fraction:
+            Gimp.progress_update(fraction)
+            shown_fraction = fraction
+        elif shown_fraction <= 0.0:
+            Gimp.progress_pulse()  # queued or starting: show that it is alive
+        text = tracker.text(t)
+        if text != shown_text:
+            Gimp.progress_set_text(text)
+            shown_text = text
+    thread.join()
+    if "error" in outcome:
+        raise outcome["error"]
+    Gimp.progress_update(1.0 - progress.FINISHING)
+    Gimp.progress_set_text("DeepDream: adding the layer…")
+    return outcome["result"]
+
+
+def now() -> float:
+    return time.monotonic()
