@@ -53,7 +53,7 @@ def choose_runner(
         problems: list[str] = []
         endpoints = list(dict.fromkeys(args.connect))
         keys = curve_keys(endpoints, args.server_key, args.client_key)
-        for ep, key in zip(endpoints, keys):
+        for ep, key in zip(endpoints, keys, strict=True):
             try:
                 daemons.append(connect(ep, curve=key))
             except RunnerLost as exc:
@@ -120,7 +120,7 @@ def list_layers_of(args: argparse.Namespace) -> tuple[str, str, list[dict[str, A
             candidates = [ep] if ep else []
     problems: list[str] = []
     keys = curve_keys(candidates, args.server_key, args.client_key) if candidates else []
-    for ep, key in zip(candidates, keys):
+    for ep, key in zip(candidates, keys, strict=True):
         try:
             d = connect(ep, connect_timeout=PROBE_TIMEOUT if not args.connect else 5.0, curve=key)
         except RunnerLost as exc:

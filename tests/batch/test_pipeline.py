@@ -152,7 +152,7 @@ def test_blend_is_reproducible_with_a_seed(tmp_path):
         run(src, tmp_path / f"out{k}", FakeRunner([FakeSlot("s", "g", [])]),
             Blend("gaussian", 0.3, 0.1, seed=9))  # fmt: skip
         outs.append([np.asarray(Image.open(p)) for p in sorted((tmp_path / f"out{k}").iterdir())])
-    for a, b in zip(*outs):
+    for a, b in zip(*outs, strict=True):
         np.testing.assert_array_equal(a, b)
 
 

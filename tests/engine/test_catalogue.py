@@ -39,7 +39,7 @@ def test_branch_layers_have_their_channel_counts(googlenet_random: engine.DreamM
     net = googlenet_random.net
     x = net.normalize(torch.rand(1, 3, 96, 96))
     layers = list(net.catalogue)
-    for layer, act in zip(layers, net.features(x, layers)):
+    for layer, act in zip(layers, net.features(x, layers), strict=True):
         assert act.shape[1] == layer.channels, layer.name
 
 
@@ -55,7 +55,7 @@ def test_forward_stops_at_the_deepest_requested_layer(googlenet_random: engine.D
     ran: list[str] = []
     hooks = [
         stage.register_forward_hook(lambda m, i, o, n=n: ran.append(n))
-        for n, stage in zip(gn._TRUNK, net.stages)
+        for n, stage in zip(gn._TRUNK, net.stages, strict=True)
     ]
     try:
         net.features(
