@@ -1,5 +1,5 @@
 """``python -m dreamd.batch`` is ``dream-batch``."""
 
-from .cli import main
+from .cli import entry
 
-raise SystemExit(main())
+entry()

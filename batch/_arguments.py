@@ -15,7 +15,7 @@ PROG = "dream-batch"
 
 EPILOG = """\
 examples:
-  dream-batch -s photos -d dreamed
+  dream-batch --samples photos && dream-batch -s photos -d dreamed
   dream-batch -s 'frames/*.png' -d out -b --blend-mode gaussian --seed 7
   dream-batch -s scan.tif -d out -m inception_4d/output -n 2 --connect ipc:///run/dreamd.sock
   dream-batch -s 'frames/*.png' -d out --style art.jpg --steps-per-octave 40 --step-size 4 -b
@@ -44,6 +44,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     io.add_argument(
         "-d", "--destination", metavar="DEST", help="folder for the results (created if missing)"
+    )
+    io.add_argument(
+        "--samples",
+        type=Path,
+        metavar="DIR",
+        help="write five sample photos (JPEG, PNG with alpha, 16-bit PNG) into DIR and exit",
     )
     io.add_argument(
         "--recursive",

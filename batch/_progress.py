@@ -9,9 +9,10 @@ from __future__ import annotations
 import sys
 import threading
 import time
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from tqdm import tqdm
+if TYPE_CHECKING:
+    from tqdm import tqdm
 
 
 class Display:
@@ -71,6 +72,8 @@ class BarDisplay(Display):
         self._last_postfix = 0.0
 
     def start(self, total: int) -> None:
+        from tqdm import tqdm  # only on a terminal: not imported for piped or quiet runs
+
         self.total = total
         with self.lock:
             self.bar = tqdm(

@@ -7,7 +7,9 @@ runs it: signals, the runner, the pipeline, the summary and the exit status.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
 import shlex
 import signal
 import sys
@@ -54,6 +56,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             signal.signal(signal.SIGTERM, previous)
 
 
+def entry() -> None:
+    """The ``dream-batch`` command: :func:`main`, then an exit that skips the interpreter's
+    teardown. With torch loaded, tearing down took 0.8–1.9 s on 2 cores (collecting torch's
+    objects one by one) after every output was already written and closed; nothing is left
+    to run then, so the process ends as soon as its output streams are flushed."""
+    code = main()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    os._exit(code)
+
+
 def _fail(args: argparse.Namespace, display: Display, message: str, code: int) -> int:
     display.problem(f"{PROG}: error: {message}")
     if args.json:
@@ -70,6 +84,12 @@ def _main(
 ) -> int:
     from ._connect import choose_runner, list_layers_of
 
+    if args.samples is not None:
+        from .samples import write_samples
+
+        for path in write_samples(args.samples):
+            display.line(str(path))
+        return EXIT_OK
     params = dream_params(args)
     if args.list_layers:
         return _list_layers(args, list_layers_of(args), display)

@@ -1,16 +1,21 @@
-"""``python -m dreamd.batch.samples DEST``: write a few freely licensed sample photos to DEST.
+"""``dream-batch --samples DEST`` (or ``python -m dreamd.batch.samples DEST``): write a few
+freely licensed sample photos to DEST.
 
-The photos come from scikit-image's bundled data (no network): Chelsea the cat and the
-coffee cup (CC0), the astronaut Eileen Collins and a rocket launch (NASA, public domain),
-and the camera man (gray). They are written as JPEG, PNG with alpha and 16-bit PNG, so a
-first batch shows that format, alpha and depth survive.
+The photos ship inside the package (``sample_photos/``, the checkout's ``samples/`` links to
+it), so an installed wheel has them without network or scikit-image. They were made from
+scikit-image's bundled data by :func:`make_samples`: Chelsea the cat and the coffee cup
+(CC0), the astronaut Eileen Collins and a rocket launch (NASA, public domain), and the camera
+man (gray), as JPEG, PNG with alpha and 16-bit PNG, so a first batch shows that format,
+alpha and depth survive.
 """
 
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
 from collections.abc import Sequence
+from importlib import resources
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +23,7 @@ from PIL import Image
 
 from dreamd import codec
 
-#: name → (scikit-image loader, file name)
+#: scikit-image loader → file name
 PHOTOS: dict[str, str] = {
     "chelsea": "chelsea.jpg",
     "coffee": "coffee.jpg",
@@ -28,8 +33,26 @@ PHOTOS: dict[str, str] = {
 }
 
 
-def write_samples(dest: Path, max_side: int = 320) -> list[Path]:
-    """Write the sample photos, scaled to at most ``max_side`` pixels; returns the paths."""
+#: The shipped photos' folder inside ``dreamd.batch``.
+PHOTOS_DIR = "sample_photos"
+
+
+def write_samples(dest: Path) -> list[Path]:
+    """Copy the shipped sample photos (at most 320 pixels a side) into ``dest``; returns
+    the paths."""
+    dest.mkdir(parents=True, exist_ok=True)
+    shipped = resources.files(__package__ or "dreamd.batch") / PHOTOS_DIR
+    written = []
+    for name in PHOTOS.values():
+        with (shipped / name).open("rb") as src, (dest / name).open("wb") as out:
+            shutil.copyfileobj(src, out)
+        written.append(dest / name)
+    return written
+
+
+def make_samples(dest: Path, max_side: int = 320) -> list[Path]:
+    """Make the sample photos from scikit-image's data, scaled to at most ``max_side``
+    pixels (how the shipped ones were made); returns the paths."""
     try:
         from skimage import data
     except ImportError:
@@ -106,7 +129,11 @@ def write_clip(dest: Path, size: tuple[int, int] = (320, 180), frames: int = 48)
 def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m dreamd.batch.samples", description=__doc__)
     p.add_argument("dest", type=Path, help="folder to write the photos into")
-    p.add_argument("--max-side", type=int, default=320, help="longest side in pixels (320)")
+    p.add_argument(
+        "--max-side",
+        type=int,
+        help="make them anew from scikit-image's data at this longest side (shipped: 320)",
+    )
     p.add_argument(
         "--clip",
         action="store_true",
@@ -116,7 +143,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.clip:
         print(write_clip(args.dest))
         return 0
-    for path in write_samples(args.dest, args.max_side):
+    if args.max_side is None:
+        paths = write_samples(args.dest)
+    else:
+        paths = make_samples(args.dest, args.max_side)
+    for path in paths:
         print(path)
     return 0
 

@@ -24,6 +24,9 @@ The arguments are in ``_cli_args``; the commands in ``_cli_serve`` (serve),
 
 from __future__ import annotations
 
+import contextlib
+import logging
+import os
 import sys
 from collections.abc import Sequence
 
@@ -45,3 +48,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(exc.exit_code)
     except KeyboardInterrupt:
         return 130
+
+
+def entry() -> None:
+    """The ``dreamd`` command: :func:`main`, then an exit that skips the interpreter's
+    teardown. With torch loaded, tearing it down took 0.8–1.9 s on 2 cores (collecting
+    torch's objects one by one) after the daemon had already stopped cleanly: sockets
+    closed, socket file removed, last log line written."""
+    code = main()
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    os._exit(code)

@@ -56,12 +56,23 @@ def hash_prefix(url: str) -> str:
 
 
 def file_hash(path: Path, algorithm: str = "sha256") -> str:
-    """Hex digest of a file, read in chunks."""
+    """Hex digest of a file, read in chunks; remembered for this process while the file's
+    size and modification time stay the same (a cached file is checked, then loaded and
+    recorded: hashed once, not twice)."""
+    st = path.stat()
+    key = (str(path.resolve()), st.st_size, st.st_mtime_ns, algorithm)
+    known = _HASHES.get(key)
+    if known is not None:
+        return known
     digest = hashlib.new(algorithm)
     with path.open("rb") as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             digest.update(chunk)
-    return digest.hexdigest()
+    _HASHES[key] = digest.hexdigest()
+    return _HASHES[key]
+
+
+_HASHES: dict[tuple[str, int, int, str], str] = {}
 
 
 def check_hash(path: Path, prefix: str) -> None:

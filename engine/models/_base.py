@@ -7,7 +7,6 @@ from collections.abc import Iterable, Sequence
 
 import torch
 from torch import Tensor, nn
-from torch.nn.utils.fusion import fuse_conv_bn_eval
 
 from .._catalogue import Layer, LayerCatalogue
 from ._space_to_depth import PadFn, recast_stem_convs, symmetric_pads
@@ -79,15 +78,32 @@ class DreamNet(nn.Module):
 def fold_batchnorms(module: nn.Module) -> None:
     """Fold every ``Conv2d`` directly followed by a ``BatchNorm2d`` sibling into the conv.
 
-    Relies on the convention, held by both our models, that a conv and its batch norm are
-    attributes registered one after the other in the same parent module.
+    Relies on the convention, held by all our models, that a conv and its batch norm are
+    attributes registered one after the other in the same parent module. The conv keeps
+    its weight tensor's storage (scaled in place, not copied: loading stays cheap).
     """
     for parent in module.modules():
         children = list(parent.named_children())
-        for (conv_name, conv), (bn_name, bn) in itertools.pairwise(children):
+        for (_, conv), (bn_name, bn) in itertools.pairwise(children):
             if isinstance(conv, nn.Conv2d) and isinstance(bn, nn.BatchNorm2d):
-                setattr(parent, conv_name, fuse_conv_bn_eval(conv, bn))
+                _fold(conv, bn)
                 setattr(parent, bn_name, nn.Identity())
+
+
+def _fold(conv: nn.Conv2d, bn: nn.BatchNorm2d) -> None:
+    assert bn.running_mean is not None and bn.running_var is not None
+    with torch.no_grad():
+        scale = torch.rsqrt(bn.running_var + bn.eps)
+        if bn.weight is not None:
+            scale = scale * bn.weight
+        bias = -bn.running_mean * scale
+        if conv.bias is not None:
+            bias = bias + conv.bias * scale
+        if bn.bias is not None:
+            bias = bias + bn.bias
+        weight = conv.weight.mul_(scale.reshape(-1, *([1] * (conv.weight.dim() - 1))))
+    conv.weight = nn.Parameter(weight, requires_grad=False)
+    conv.bias = nn.Parameter(bias, requires_grad=False)
 
 
 def min_input_side(net: DreamNet, layers: Iterable[Layer], device: torch.device) -> int:
@@ -105,15 +121,27 @@ def min_input_side(net: DreamNet, layers: Iterable[Layer], device: torch.device)
 
 
 def _search_min_side(net: DreamNet, layers: list[Layer], device: torch.device) -> int:
-    side = 1
+    # Doubling, then bisection: whether a side yields features only gets truer as the side
+    # grows, and each new side costs the backend kernels made for its shapes, so a handful
+    # of probes instead of one per pixel (a one-shot run pays for all of them).
+    low, high = 0, 1  # a side known too small (0: none yet), one not yet tried
+    while high < 4096 and not _yields_features(net, layers, device, high):
+        low, high = high, high * 2
+    high = min(high, 4096)
+    while high - low > 1:
+        mid = (low + high) // 2
+        if _yields_features(net, layers, device, mid):
+            high = mid
+        else:
+            low = mid
+    return high
+
+
+def _yields_features(net: DreamNet, layers: list[Layer], device: torch.device, side: int) -> bool:
     with torch.no_grad():
-        while side < 4096:
-            try:
-                x = torch.zeros(1, 3, side, side, device=device)
-                feats = net.features(x, layers)
-                if all(f.shape[-1] >= 1 and f.shape[-2] >= 1 for f in feats):
-                    return side
-            except RuntimeError:
-                pass
-            side += 1
-    return side
+        try:
+            x = torch.zeros(1, 3, side, side, device=device)
+            feats = net.features(x, layers)
+        except RuntimeError:
+            return False
+    return all(f.shape[-1] >= 1 and f.shape[-2] >= 1 for f in feats)

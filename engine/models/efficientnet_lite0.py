@@ -132,7 +132,8 @@ class EfficientNetLite0(nn.Module):
         self._fc = nn.Linear(1280, 1000)
 
     def load_published(self, state: dict[str, Tensor]) -> None:
-        """Load the package's state dict (stem/head keys live at the top level there)."""
+        """Take the package's state dict's tensors as this net's (stem/head keys live at
+        the top level there)."""
         mapped = {}
         for key, value in state.items():
             if key.startswith(("_conv_stem", "_bn0")):
@@ -140,7 +141,7 @@ class EfficientNetLite0(nn.Module):
             elif key.startswith(("_conv_head", "_bn1")):
                 key = "head." + key
             mapped[key] = value
-        self.load_state_dict(mapped, strict=True)
+        self.load_state_dict(mapped, strict=True, assign=True)
 
     def forward(self, x: Tensor) -> Tensor:
         x = self.stem(x)
@@ -190,7 +191,12 @@ class EfficientNetLite0Dream(DreamNet):
 
 def build(state_dict: dict[str, Tensor] | None, weights_source: str) -> EfficientNetLite0Dream:
     """A frozen dream net from the published state dict (``None``: random init)."""
-    net = EfficientNetLite0()
-    if state_dict is not None:
+    if state_dict is None:
+        net = EfficientNetLite0()
+    else:
+        # Built without storage, then given the file's tensors themselves (no random
+        # initialisation to throw away, no copy).
+        with torch.device("meta"):
+            net = EfficientNetLite0()
         net.load_published(state_dict)
     return EfficientNetLite0Dream(net, weights_source).freeze()  # type: ignore[return-value]

@@ -3,10 +3,25 @@
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 from dreamd.batch._imageio import read_image
 from dreamd.batch._progress import BarDisplay, make_display
+from dreamd.batch.cli import main as batch_main
 from dreamd.batch.samples import main as samples_main
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_dream_batch_writes_the_shipped_samples(tmp_path, capsys):
+    """``dream-batch --samples DIR``: the photos the package carries, byte for byte the
+    checkout's samples/ (the README's first batch), without scikit-image."""
+    assert batch_main(["--samples", str(tmp_path / "s")]) == 0
+    written = sorted(p.name for p in (tmp_path / "s").iterdir())
+    assert written == sorted(p.name for p in (ROOT / "samples").iterdir())
+    for name in written:
+        assert (tmp_path / "s" / name).read_bytes() == (ROOT / "samples" / name).read_bytes()
+    assert len(capsys.readouterr().out.split()) == 5
 
 
 def test_samples_cover_jpeg_alpha_and_16_bit(tmp_path, capsys):

@@ -54,6 +54,45 @@ def test_googlenet_loads_from_weights_file(googlenet_file: Path):
     assert model.catalogue.default.name == "inception_4c/output"
 
 
+def test_googlenet_gives_torchvisions_activations(googlenet_file: Path, tmp_path: Path):
+    """The engine writes GoogLeNet itself (importing torchvision cost a second or more of
+    every start): for the same file, its layers are torchvision's network's, batch norms
+    folded and all."""
+    from torchvision.models import GoogLeNet
+
+    state = torch.load(googlenet_file, weights_only=True)
+    g = torch.Generator().manual_seed(1)
+    for key, value in state.items():  # statistics that make folding the norms matter
+        if key.endswith("running_var"):
+            state[key] = torch.rand(value.shape, generator=g) + 0.5
+        elif key.endswith("running_mean") or key.endswith("bn.bias"):
+            state[key] = torch.randn(value.shape, generator=g) * 0.1
+    path = tmp_path / "googlenet.pth"
+    torch.save(state, path)
+    ref = GoogLeNet(aux_logits=True, transform_input=False, init_weights=False).eval()
+    ref.load_state_dict(state)
+    model = engine.load_model("googlenet", "cpu", weights=path)
+    x = torch.rand(1, 3, 96, 128, generator=g)
+    with torch.no_grad():
+        h = x * 2 - 1  # the engine's normalize(), torchvision's transform_input
+        want = {}
+        trunk = "conv1 maxpool1 conv2 conv3 maxpool2 inception3a inception3b maxpool3"
+        for name in [*trunk.split(), "inception4a", "inception4b", "inception4c"]:
+            if name == "inception4c":
+                want["inception_4c/3x3_reduce"] = ref.inception4c.branch2[0](h)
+                want["inception_4c/pool_proj"] = ref.inception4c.branch4(h)
+            h = getattr(ref, name)(h)
+            want[{"conv3": "conv2/3x3", "inception3b": "inception_3b/output"}.get(name, "")] = h
+        want["inception_4c/output"] = h
+        del want[""]
+        layers = [model.catalogue[name] for name in want]
+        got = model.net.features(model.net.normalize(x), layers)
+    for (name, expected), actual in zip(want.items(), got, strict=True):
+        assert actual.shape == expected.shape, name
+        err = (actual - expected).abs().max() / expected.abs().max()
+        assert err < 1e-4, (name, float(err))
+
+
 def test_auto_prefers_googlenet_when_weights_exist(googlenet_file: Path):
     assert engine.load_model("auto", "cpu", weights=googlenet_file).name == "googlenet"
 
