@@ -30,40 +30,11 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))  # harness/, when run as python benchmarks/startup.py
+
+from harness.weights import random_weights  # noqa: E402
+
 MODELS = ("efficientnet-lite0", "googlenet", "bvlc-googlenet", "places205-googlenet")
-
-
-def write_weights(folder: Path) -> dict[str, Path]:
-    """Random weights files for the models whose real ones cannot be downloaded here."""
-    import torch
-
-    from dreamd.engine.models import bvlc_googlenet
-
-    torch.manual_seed(0)
-    out: dict[str, Path] = {"googlenet": folder / "googlenet.pth"}
-    torch.save(_googlenet_file_state(), out["googlenet"])
-    for name in (bvlc_googlenet.NAME, bvlc_googlenet.PLACES_NAME):
-        net = bvlc_googlenet.BVLCGoogLeNet(name)
-        # neural-dream's layout: conv1_7x7_s2.weight … loss3_classifier_1.weight
-        sd: dict[str, torch.Tensor] = {}
-        for layer, module in net.caffe_layers().items():
-            key = "loss3_classifier_1" if layer == bvlc_googlenet.CLASSIFIER else layer
-            key = key.replace("/", "_")
-            sd[f"{key}.weight"] = module.weight.detach().clone()
-            assert module.bias is not None
-            sd[f"{key}.bias"] = module.bias.detach().clone()
-        out[name] = folder / f"{name}.pth"
-        torch.save(sd, out[name])
-    return out
-
-
-def _googlenet_file_state() -> dict[str, object]:
-    """Random values in the layout of torchvision's published GoogLeNet file (batch norms
-    unfolded, auxiliary heads, the classifier): what a real file costs to load."""
-    from torchvision.models import GoogLeNet
-
-    net = GoogLeNet(aux_logits=True, transform_input=False, init_weights=False)
-    return dict(net.state_dict())
 
 
 def run(
@@ -128,7 +99,7 @@ def main() -> None:
         )  # fmt: skip
         env.pop("DREAMD_ENDPOINT", None)
         envs = [env if t is None else {**env, "PYTHONPATH": str(t)} for t in trees]
-        weights = write_weights(tmp)
+        weights = random_weights(tmp)
         import numpy as np
         from PIL import Image
 

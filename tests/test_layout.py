@@ -8,9 +8,8 @@ two in step and check what a user installing the wheel gets.
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
-import sys
+import tarfile
 import venv
 import zipfile
 from pathlib import Path
@@ -43,23 +42,9 @@ def test_every_python_package_folder_is_in_the_wheel() -> None:
     assert found == listed, f"packages missing from pyproject: {found - listed}"
 
 
-def _wheel(tmp: Path) -> Path:
-    # Built from a copy: setuptools leaves build/ and *.egg-info beside the sources.
-    source = tmp / "source"
-    skip = shutil.ignore_patterns(".git", ".venv", "build", "dist", "*.egg-info", "__pycache__")
-    shutil.copytree(ROOT, source, symlinks=True, ignore=skip)
-    subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp), str(source)],
-        check=True,
-        capture_output=True,
-    )
-    (wheel,) = tmp.glob("dreamd-*.whl")
-    return wheel
-
-
 @pytest.fixture(scope="module")
-def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return _wheel(tmp_path_factory.mktemp("wheel"))
+def wheel(dist: tuple[Path, Path]) -> Path:
+    return dist[1]
 
 
 def test_the_wheel_has_one_top_level_name(wheel: Path) -> None:
@@ -72,6 +57,27 @@ def test_the_wheel_has_one_top_level_name(wheel: Path) -> None:
     assert "dreamd/gimp/dreamd_deepdream/dreamd_deepdream.py" in names
     assert "dreamd/protocol/PROTOCOL.md" in names
     assert not [n for n in names if "/tests/" in n or n.startswith("tests/")]
+
+
+def test_the_wheel_carries_its_data_files(dist: tuple[Path, Path]) -> None:
+    """What the commands read at run time: the sample photos, the plug-in's modules and help
+    pages (as the installer lists them), the systemd unit; the sdist holds them too."""
+    from dreamd.gimp import installer
+
+    sdist, wheel = dist
+    with zipfile.ZipFile(wheel) as z:
+        names = set(z.namelist())
+    photos = {f"dreamd/batch/sample_photos/{p.name}" for p in (ROOT / "samples").iterdir()}
+    assert len(photos) == 5 and photos <= names
+    plugin = "dreamd/gimp/dreamd_deepdream/"
+    wanted = [installer.SCRIPT_NAME, *installer.PLUGIN_MODULES]
+    wanted += [f.as_posix() for f in installer.HELP_FILES]
+    assert not [w for w in wanted if plugin + w not in names]
+    assert "dreamd/daemon/dreamd.service" in names
+    with tarfile.open(sdist) as tar:
+        inside = {n.split("/", 1)[1] for n in tar.getnames() if "/" in n}
+    assert {"pyproject.toml", "README.md", "batch/sample_photos/chelsea.jpg"} <= inside
+    assert "gimp_plugin/dreamd_deepdream/help/en/index.html" in inside
 
 
 def test_the_wheel_installs_beside_python_daemon(wheel: Path, tmp_path: Path) -> None:
