@@ -170,10 +170,9 @@ class VideoJob:
         self.report.done(self.name, str(self.dest), time.perf_counter() - started, notes)
 
     def _comment(self) -> str:
-        meta = self.meta
-        if meta is None and self.work is not None:
-            meta = _recorded(self.work.frame_path(0))
-        meta = dict(meta or {})
+        """What made the video, for its comment tag: the first frame's record."""
+        first = _recorded(self.work.frame_path(0)) if self.work is not None else None
+        meta = dict(first or self.meta or {})
         meta.pop("frame", None)
         meta["frames"] = self.info.frames if self.info else None
         return json.dumps(meta, ensure_ascii=False)

@@ -1,7 +1,7 @@
 """Videos: how still the dream holds between frames, what the optical flow costs, and how
 few steps the frames after the first need.
 
-    python -m benchmarks.video [--part flicker|speed|steps] [--model auto] [--device auto]
+    python -m benchmarks.video [--part flicker|drift|steps|speed] [--model auto] [--device auto]
         [--size 192x108] [--frames 16] [--speed-size 1280x720] [--speed-frames 4]
 
 1. flicker: the mean |o_t − W(o_{t−1})| (8-bit levels) over the pixels where the *input's*
@@ -16,7 +16,10 @@ few steps the frames after the first need.
    written) for ``-b --blend-mode constant --blend-factor 0.8`` and for
    ``--flow --steps-after-first STEPS`` (the same dream, plus the flow), and for ``--flow``
    as it comes (fewer steps after the first frame).
-3. steps: ``--flow`` with ``--steps-after-first N``: the objective the dream climbs (½·mean a²
+3. drift: a still shot of 100 frames with ``--flow``, and with ``--flow`` dreaming every frame
+   fully (``--steps-after-first`` = all steps: detail piles up): detail and brightness of
+   frames 1 … 100.
+4. steps: ``--flow`` with ``--steps-after-first N``: the objective the dream climbs (½·mean a²
    at the model's default layer, dreamed / raw, the project's dreaminess measure) over the
    frames after the first, against independent frames, and the flicker.
 """
@@ -78,8 +81,8 @@ def make_clips(folder: Path, wh: tuple[int, int], frames: int) -> dict[str, Path
     noisy = [np.clip(still + rng.normal(0, 2, still.shape), 0, 255).astype(np.uint8)
              for _ in range(frames)]  # fmt: skip
     return {
-        "pan": clips.write_clip(folder / "pan.mp4", pan, crf=0, audio=False),
-        "still": clips.write_clip(folder / "still.mp4", noisy, crf=0, audio=False),
+        "pan": clips.write_clip(folder / "pan.mp4", pan, crf=0, audio=0),
+        "still": clips.write_clip(folder / "still.mp4", noisy, crf=0, audio=0),
     }
 
 
@@ -148,6 +151,47 @@ def part_speed(args: argparse.Namespace, base: list[str], tmp: Path) -> None:
         print(f"  {label:22} {fpm[label]:8.2f} fpm  ({per_frame:.2f} s/frame)", flush=True)
     cost = fpm["-b constant 0.8"] / fpm["--flow, all steps"] - 1
     print(f"  the flow costs {cost * 100:+.1f} % of a frame's time (same steps)")
+    flow = flow_seconds(clip)
+    dream = 60 / fpm["-b constant 0.8"]
+    print(f"  the flow alone (OpenCV DIS both ways, as --flow computes it): {flow:.3f} s a frame, "
+          f"{flow / dream * 100:.1f} % of a dream")  # fmt: skip
+
+
+def flow_seconds(clip: Path, repeat: int = 5) -> float:
+    """Seconds for the two dense flows (forward and backward) between two raw frames."""
+    import cv2
+
+    raws, _, _ = clips.decode(clip)
+    a, b = (cv2.cvtColor(r, cv2.COLOR_RGB2GRAY) for r in raws[:2])
+    dis = cv2.DISOpticalFlow.create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
+    dis.calc(a, b, None)
+    started = time.perf_counter()
+    for _ in range(repeat):
+        dis.calc(a, b, None)
+        dis.calc(b, a, None)
+    return (time.perf_counter() - started) / repeat
+
+
+def part_drift(args: argparse.Namespace, base: list[str], tmp: Path) -> None:
+    """A still shot of 100 frames: the detail and brightness of frames 1 … 100."""
+    clip = make_clips(tmp, size(args.drift_size), 100)["still"]
+    raws, _, _ = clips.decode(clip)
+    marks = [0, 9, 24, 49, 74, 99]
+    print(f"\ndrift: a still shot (noise σ 2), 100 frames at {args.drift_size}: detail "
+          "(mean |dreamed - raw|) and brightness gain (mean dreamed - mean raw) at frames "
+          + ", ".join(str(m + 1) for m in marks))  # fmt: skip
+    for k, (label, flags) in enumerate(
+        [
+            ("--flow", ["--flow"]),
+            ("--flow, all steps", ["--flow", "--steps-after-first", str(args.steps)]),
+        ]
+    ):
+        outs, _ = run(clip, tmp / str(k), [*base, "--seed", "1", *flags])
+        d = detail(outs, raws)
+        b = [float(o.mean() - r.mean()) for o, r in zip(outs, raws, strict=True)]
+        shown = " ".join(f"{d[m]:5.2f}" for m in marks)
+        bright = " ".join(f"{b[m]:+5.2f}" for m in marks)
+        print(f"  {label:18} detail {shown}   brightness {bright}", flush=True)
 
 
 def objective(model: engine.DreamModel, image: np.ndarray) -> float:
@@ -185,7 +229,7 @@ def part_steps(args: argparse.Namespace, base: list[str], tmp: Path, model_name:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--part", choices=["flicker", "speed", "steps"], action="append")
+    ap.add_argument("--part", choices=["flicker", "speed", "steps", "drift"], action="append")
     ap.add_argument("--model", default="auto")
     ap.add_argument("--device", default="auto")
     ap.add_argument("--size", default="192x108")
@@ -193,11 +237,12 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=10, help="steps per octave (10)")
     ap.add_argument("--octaves", type=int, default=4)
     ap.add_argument("--speed-size", default="1280x720")
+    ap.add_argument("--drift-size", default="128x72")
     ap.add_argument("--speed-frames", type=int, default=4)
     ap.add_argument("--sweep", type=int, nargs="+", default=[1, 2, 3, 5, 10])
     ap.add_argument("--weights", help="model weights file (e.g. random GoogLeNet weights)")
     args = ap.parse_args()
-    parts = args.part or ["flicker", "speed", "steps"]
+    parts = args.part or ["flicker", "drift", "steps", "speed"]
     base = ["--model", args.model, "--device", args.device, "--embedded",
             "--octave-count", str(args.octaves), "--steps-per-octave", str(args.steps)]  # fmt: skip
     if args.weights:
@@ -209,10 +254,12 @@ def main() -> None:
     try:
         if "flicker" in parts:
             part_flicker(args, base, tmp / "flicker")
-        if "speed" in parts:
-            part_speed(args, base, tmp / "speed")
+        if "drift" in parts:
+            part_drift(args, base, tmp / "drift")
         if "steps" in parts:
             part_steps(args, base, tmp / "steps", model_name)
+        if "speed" in parts:
+            part_speed(args, base, tmp / "speed")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

@@ -50,14 +50,14 @@ def write_clip(
     rate: int = 25,
     pts: Sequence[int] | None = None,
     time_base: Fraction | None = None,
-    audio: bool = True,
+    audio: int = 1,
     rotation: int | None = None,
     codec: str = "libx264",
     crf: int = 12,
 ) -> Path:
     """Encode ``frames`` (uint8 RGB) to ``path`` with PyAV: ``pts`` in ``time_base`` for a
-    variable frame rate (default: ``rate`` frames per second), an AAC stereo tone as long
-    as the video when ``audio``, a display rotation when asked."""
+    variable frame rate (default: ``rate`` frames per second), ``audio`` stereo tracks (AAC;
+    Opus in WebM), each a tone as long as the video, a display rotation when asked."""
     import av
 
     tb = time_base or Fraction(1, rate)
@@ -73,7 +73,7 @@ def write_clip(
         if rotation is not None:
             vs.set_display_rotation(rotation)
         sound = "libopus" if path.suffix == ".webm" else "aac"
-        au = out.add_stream(sound, rate=48000, layout="stereo") if audio else None
+        tracks = [out.add_stream(sound, rate=48000, layout="stereo") for _ in range(audio)]
         for arr, p in zip(frames, times, strict=True):
             fr = av.VideoFrame.from_ndarray(np.ascontiguousarray(arr), format="rgb24")
             fr.pts, fr.time_base = p, tb
@@ -81,18 +81,17 @@ def write_clip(
                 out.mux(pk)
         for pk in vs.encode():
             out.mux(pk)
-        if au is not None:
-            seconds = float((times[-1] + 1) * tb)
-            _tone(out, au, seconds)
+        for k, au in enumerate(tracks):
+            _tone(out, au, float((times[-1] + 1) * tb), 440 * (k + 1))
     return path
 
 
-def _tone(out: object, au: object, seconds: float) -> None:
+def _tone(out: object, au: object, seconds: float, pitch: float = 440) -> None:
     import av
 
     n = int(seconds * 48000)
     t = np.arange(n) / 48000
-    wave = (0.2 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)
+    wave = (0.2 * np.sin(2 * np.pi * pitch * t)).astype(np.float32)
     for k in range(0, n, 960):  # 20 ms: a frame size AAC and Opus both take
         piece = wave[k : k + 960]
         chunk = np.ascontiguousarray(np.stack([np.pad(piece, (0, 960 - piece.size))] * 2))
