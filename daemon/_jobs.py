@@ -16,7 +16,7 @@ from dreamd import protocol
 from ._delivery import SERVER_ID
 from ._log import log
 from ._queue import ClientKey, Job, State
-from ._worker import Failed, Finished, LoadFailed, Progress
+from ._worker import Calibrated, Failed, Finished, LoadFailed, Progress
 
 if TYPE_CHECKING:
     from ._server import Server
@@ -64,7 +64,12 @@ def on_event(server: Server, event: object) -> None:
             server.delivery.progress(job)
     elif isinstance(event, Finished):
         _worker_done(server, event.job)
+        if event.work is not None and event.dream_seconds > 0:
+            server.speed.add(*event.work, event.dream_seconds)
         _finished(server, event)
+    elif isinstance(event, Calibrated):
+        server.speed.calibrated(event.samples)
+        log.info("speed measured on %s: %s", event.worker.device, server.speed.fit())
     elif isinstance(event, Failed):
         _worker_done(server, event.job)
         _failed(server, event)

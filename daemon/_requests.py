@@ -1,8 +1,8 @@
 """Requests: each decoded message answered or turned into a queued job.
 
-``hello``, ``status`` and ``ping`` are answered at once; a ``dream`` is checked completely
-(model, parameters, layers, image form, queue room) before it is queued, so a refusal is
-its first and only reply; ``cancel`` stops a job of the same connection.
+``hello``, ``status``, ``ping`` and ``estimate`` are answered at once; a ``dream`` is
+checked completely (model, parameters, layers, image form, queue room) before it is queued,
+so a refusal is its first and only reply; ``cancel`` stops a job of the same connection.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import zmq
 
 from dreamd import engine, protocol
 
-from . import _errors, _images, _jobs, _status
+from . import _errors, _images, _jobs, _speed, _status
 from ._errors import JobError
 from ._jobs import Connection, who
 from ._log import log
@@ -54,6 +54,8 @@ def handle(server: Server, key: ClientKey, frames: list[zmq.Frame]) -> None:
             _cancel(server, client, request)
         elif isinstance(request, protocol.DreamRequest):
             _submit(server, client, request)
+        elif isinstance(request, protocol.EstimateRequest):
+            server.delivery.reply(key, _estimate(server, request))
     except JobError as exc:
         server.stats["rejected"] += 1
         log.info("refused %s from %s: %s %s", request.id, who(key), exc.code, exc)
@@ -78,13 +80,7 @@ def _submit(server: Server, client: Connection, req: protocol.DreamRequest) -> N
     if server.delivery.resend_kept(client.key, req.id, fingerprint):
         log.info("job %s: resent its result to %s", req.id, who(client.key))
         return
-    if req.model not in (None, "auto", model.name):
-        raise JobError(
-            ErrorCode.UNKNOWN_MODEL,
-            f"this daemon has model {model.name!r}, not {req.model!r}; restart it "
-            f"with --model {req.model} to use that one",
-            "model",
-        )
+    _check_model(server, req.model)
     params = dream_params(req.params, model, styled=req.style is not None)
     _images.check_file(req.image)
     if len(server.scheduler) >= server.config.max_queue:
@@ -114,6 +110,39 @@ def _submit(server: Server, client: Connection, req: protocol.DreamRequest) -> N
     _jobs.dispatch(server)
     job.last_sent = time.monotonic()
     server.delivery.reply(client.key, protocol.Accepted(job.id, _jobs.position(server, job)))
+
+
+def _check_model(server: Server, name: str | None) -> engine.DreamModel:
+    model = server.model
+    assert model is not None
+    if name not in (None, "auto", model.name):
+        raise JobError(
+            ErrorCode.UNKNOWN_MODEL,
+            f"this daemon has model {model.name!r}, not {name!r}; restart it "
+            f"with --model {name} to use that one",
+            "model",
+        )
+    return model
+
+
+def _estimate(server: Server, req: protocol.EstimateRequest) -> protocol.Estimate:
+    """The dream's plan, and its time at the speed measured so far (None before the first
+    measure, which the first estimate starts on the first worker)."""
+    model = _check_model(server, req.model)
+    params = dream_params(req.params, model)
+    plan = engine.plan_params(model.catalogue, (req.height, req.width), params)
+    if not server.speed.measured and not server.speed.calibrating and server.workers:
+        server.speed.calibrating = True
+        server.workers[0].calibrate(_speed.CALIBRATION_SIDES, _speed.CALIBRATION_STEPS)
+    seconds = server.speed.seconds(plan)
+    return protocol.Estimate(
+        req.id,
+        None if seconds is None else round(seconds, 3),
+        [[w, h] for h, w in plan.sizes],
+        [plan.working[1], plan.working[0]] if plan.working else None,
+        plan.steps,
+        list(plan.notes),
+    )
 
 
 def _resent(server: Server, client: Connection, job: Job, fingerprint: tuple[Any, ...]) -> None:

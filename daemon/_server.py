@@ -35,6 +35,7 @@ from ._lock import EndpointLock
 from ._log import log
 from ._preflight import Preflight, preflight
 from ._queue import ClientKey, Job, Scheduler
+from ._speed import Speed
 from ._worker import LoadFailed, Outbox, Ready, Worker
 
 
@@ -86,6 +87,7 @@ class Server:
         self.delivery = Delivery(self.sockets, self._client_gone)
         self._ipc_files: list[Path] = []
         self.stats = {"done": 0, "failed": 0, "cancelled": 0, "rejected": 0}
+        self.speed = Speed()
 
     # ------------------------------------------------------------------ start and stop
 

@@ -62,6 +62,17 @@ class Finished:
     metadata: dict[str, Any]
     dream_seconds: float
     notes: list[str] = field(default_factory=list)
+    #: (steps, pixel-steps) the dream ran, for the daemon's speed; None for a style
+    #: transfer, whose steps cost differently.
+    work: tuple[int, int] | None = None
+
+
+@dataclass
+class Calibrated:
+    """The worker's speed on a few tiny dreams: (steps, pixel-steps, seconds) each."""
+
+    worker: Worker
+    samples: list[tuple[int, int, float]]
 
 
 @dataclass
@@ -72,7 +83,10 @@ class Failed:
     field: str | None = None
 
 
-Event = Ready | LoadFailed | Progress | Finished | Failed
+Event = Ready | LoadFailed | Progress | Finished | Failed | Calibrated
+
+#: Put in a worker's inbox: measure its speed (:class:`Calibrated`) before the next job.
+CALIBRATE = "calibrate"
 
 
 class Outbox:
@@ -137,7 +151,8 @@ class Worker:
         self.model: engine.DreamModel | None = None
         self.job: Job | None = None  # set by the server thread only
         self.jobs_done = 0
-        self._inbox: queue.SimpleQueue[Job | None] = queue.SimpleQueue()
+        self._calibration: tuple[tuple[int, ...], int] = ((), 0)
+        self._inbox: queue.SimpleQueue[Job | str | None] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name=f"dreamd-{device}", daemon=True)
 
     def start(self) -> None:
@@ -149,6 +164,12 @@ class Worker:
 
     def stop(self) -> None:
         self._inbox.put(None)
+
+    def calibrate(self, sides: tuple[int, ...], steps: int) -> None:
+        """Time a dream of each square side (``steps`` steps, one octave) before the next
+        job; reported as :class:`Calibrated`."""
+        self._calibration = (sides, steps)
+        self._inbox.put(CALIBRATE)
 
     def join(self, timeout: float | None = None) -> bool:
         self._thread.join(timeout)
@@ -172,6 +193,9 @@ class Worker:
             job = self._inbox.get()
             if job is None:
                 return
+            if isinstance(job, str):
+                self.outbox.put(Calibrated(self, self._calibrate(model, *self._calibration)))
+                continue
             self.outbox.put(self._dream(model, job))
 
     @staticmethod
@@ -179,6 +203,19 @@ class Worker:
         """One tiny dream, so the first real job does not pay for lazy initialisation."""
         image = np.full((64, 64, 3), 0.5, dtype=np.float32)
         engine.dream(model, image, engine.DreamParams(octave_count=1, steps_per_octave=1, seed=0))
+
+    @staticmethod
+    def _calibrate(
+        model: engine.DreamModel, sides: tuple[int, ...], steps: int
+    ) -> list[tuple[int, int, float]]:
+        samples = []
+        rng = np.random.default_rng(0)
+        for side in sides:
+            image = rng.random((side, side, 3), dtype=np.float32)
+            params = engine.DreamParams(octave_count=1, steps_per_octave=steps, seed=0)
+            result = engine.dream(model, image, params)
+            samples.append((steps, steps * side * side, result.seconds))
+        return samples
 
     def _dream(self, model: engine.DreamModel, job: Job) -> Finished | Failed:
         last = 0.0
@@ -213,13 +250,23 @@ class Worker:
                 should_cancel=job.cancel.is_set,
             )
             descriptor, frame = self.encode(result.image, job.reply_form)
+            work = None
+            if style is None:
+                plan = engine.plan_params(model.catalogue, image.shape[:2], job.params)
+                work = (plan.steps, plan.pixel_steps)
         except BaseException as exc:
             return self._failure(job, exc)
         finally:
             # The job's input is no longer needed: let its memory go before the reply.
             job.image = job.guide = job.style = None
         return Finished(
-            job, descriptor, frame, result.metadata(), result.seconds, [*notes, *result.notes]
+            job,
+            descriptor,
+            frame,
+            result.metadata(),
+            result.seconds,
+            [*notes, *result.notes],
+            work,
         )
 
     def _failure(self, job: Job, exc: BaseException) -> Failed:

@@ -27,6 +27,16 @@ from ._errors import (
 from ._image import from_float, to_float
 from ._layers import content_layer, dream_layers, resolve_layers, style_layers
 from ._params import DreamParams, LayerSpec
+from ._plan import (
+    MAX_AUTO_OCTAVES,
+    MIN_AUTO_OCTAVES,
+    NATIVE_SIDE,
+    Plan,
+    auto_octave_count,
+    fit_speed,
+    plan,
+    plan_params,
+)
 
 # These need torch, whose import takes seconds and about a gigabyte: they are imported on
 # first use, so that a front end can check parameters and layer names and catch the
@@ -45,12 +55,14 @@ _NEEDS_TORCH = {
     "dream": "._dream",
     "style_distance": "._dream",
     "device_info": "._devices",
+    "inventory": "._inventory",
     "resolve_device": "._devices",
     "resolve_devices": "._devices",
 }
 
 if TYPE_CHECKING:
     from ._devices import device_info, resolve_device, resolve_devices
+    from ._inventory import inventory
     from ._dream import DreamResult, dream, style_distance
     from .models import (
         AUTO,
@@ -77,7 +89,10 @@ else:
 __all__ = [
     "AUTO",
     "CAFFE_MODELS",
+    "MAX_AUTO_OCTAVES",
+    "MIN_AUTO_OCTAVES",
     "MODEL_NAMES",
+    "NATIVE_SIDE",
     "Cancelled",
     "DeviceUnavailable",
     "DreamModel",
@@ -90,21 +105,27 @@ __all__ = [
     "LayerCatalogue",
     "LayerSpec",
     "OutOfMemory",
+    "Plan",
     "UnknownLayer",
     "UnknownModel",
     "WeightsCorrupt",
     "WeightsError",
     "WeightsUnavailable",
+    "auto_octave_count",
     "cached_weights",
     "content_layer",
     "device_info",
     "dream",
     "dream_layers",
     "fetch_weights",
+    "fit_speed",
     "from_float",
     "googlenet_weights_path",
+    "inventory",
     "load_model",
     "model_for_file",
+    "plan",
+    "plan_params",
     "resolve_device",
     "resolve_devices",
     "resolve_layers",

@@ -45,8 +45,10 @@ from ._errors import (
     Rejected,
     RequestTimeout,
     Unreachable,
+    Unsupported,
     VersionMismatch,
 )
+from ._estimate import PREVIEW_VERSION, Estimate, EstimateRequest, Preview
 from ._image import DTYPES, ENCODINGS, Dtype, Encoding, Image, ImageDesc
 from ._limits import DEFAULT_LIMITS, Limits
 from ._messages import (
@@ -87,6 +89,7 @@ __all__ = [
     "HEARTBEAT_INTERVAL",
     "PARAM_NAMES",
     "POLL_SLICE",
+    "PREVIEW_VERSION",
     "PRIORITIES",
     "PROTOCOL_VERSION",
     "STYLE_PARAMS",
@@ -106,6 +109,8 @@ __all__ = [
     "Encoding",
     "ErrorCode",
     "ErrorReply",
+    "Estimate",
+    "EstimateRequest",
     "Frames",
     "HelloReply",
     "HelloRequest",
@@ -116,6 +121,7 @@ __all__ = [
     "MessageInvalid",
     "PingRequest",
     "Pong",
+    "Preview",
     "Priority",
     "Progress",
     "ProgressCallback",
@@ -128,6 +134,7 @@ __all__ = [
     "StatusRequest",
     "Timeout",
     "Unreachable",
+    "Unsupported",
     "VersionMismatch",
     "__version__",
     "check_endpoint",

@@ -39,8 +39,10 @@ from ._errors import (
     Rejected,
     RequestTimeout,
     Unreachable,
+    Unsupported,
     VersionMismatch,
 )
+from ._estimate import PREVIEW_VERSION, Estimate, EstimateRequest, Preview
 from ._image import Image
 from ._limits import Limits
 from ._messages import (
@@ -315,6 +317,37 @@ class Client:
         assert isinstance(reply, StatusReply)
         return {**reply.fields, "server": reply.server}
 
+    def speaks(self, version: tuple[int, int]) -> bool:
+        """Whether the daemon speaks ``version`` or a later minor of its major (asks with
+        :meth:`hello` when it has not been asked yet)."""
+        if self.server_info is None:
+            self.hello()
+        assert self.server_info is not None
+        return any(
+            major == version[0] and minor >= version[1]
+            for major, minor in self.server_info.get("protocols", ())
+        )
+
+    def estimate(
+        self,
+        width: int,
+        height: int,
+        params: Mapping[str, Any] | None = None,
+        *,
+        model: str | None = None,
+    ) -> Estimate:
+        """How long a dream of a ``width`` × ``height`` picture with ``params`` would take,
+        and its octaves (an :class:`Estimate`; ``seconds`` None until the daemon has
+        measured its speed). Raises :class:`Unsupported` for a daemon older than 1.1."""
+        if not self.speaks(PREVIEW_VERSION):
+            raise Unsupported("this dreamd cannot estimate (protocol 1.0): update it for estimates")
+        request = EstimateRequest(self._new_id(), width, height, dict(params or {}), model)
+        frames = encode_request(request)
+        decode_request(frames, _LOCAL_CHECK)
+        reply = self._request(request)
+        assert isinstance(reply, Estimate)
+        return reply
+
     def ping(self) -> float:
         """Round-trip time to the daemon in seconds."""
         request = PingRequest(self._new_id())
@@ -332,6 +365,7 @@ class Client:
         model: str | None = None,
         priority: Priority = "interactive",
         on_progress: ProgressCallback | None = None,
+        preview: Preview | None = None,
     ) -> Job:
         """Send a dream and return its :class:`Job` at once.
 
@@ -339,10 +373,15 @@ class Client:
         descriptors against their data) and :class:`MessageInvalid` raised without
         sending anything. Image data is sent without copying: leave it untouched until the
         job ends. ``on_progress`` is called with each :class:`Progress` by the thread that
-        waits for the job (:meth:`wait`, :meth:`Job.result` or :meth:`dream`).
+        waits for the job (:meth:`wait`, :meth:`Job.result` or :meth:`dream`). With
+        ``preview`` (a :class:`Preview`), progress carries pictures of the dream as it
+        forms (``Progress.preview``) when the daemon speaks 1.1 or later; an older daemon
+        gets no such request and sends none.
         """
+        if preview is not None and not self.speaks(PREVIEW_VERSION):
+            preview = None
         request = DreamRequest(
-            self._new_id(), image, dict(params or {}), guide, style, model, priority
+            self._new_id(), image, dict(params or {}), guide, style, model, priority, preview
         )
         frames = encode_request(request)
         decode_request(frames, _LOCAL_CHECK)
@@ -362,6 +401,7 @@ class Client:
         priority: Priority = "interactive",
         on_progress: ProgressCallback | None = None,
         cancel: CancelFlag | None = None,
+        preview: Preview | None = None,
     ) -> DreamResult:
         """Dream and wait for the result.
 
@@ -378,6 +418,7 @@ class Client:
             model=model,
             priority=priority,
             on_progress=on_progress,
+            preview=preview,
         )
         try:
             while not job.done:
@@ -434,7 +475,12 @@ class Client:
         return None if total is None else time.monotonic() + total
 
     def _call(self, request: Request) -> _Call:
-        expects = {"hello": HelloReply, "status": StatusReply, "ping": Pong}[request.type]
+        expects = {
+            "hello": HelloReply,
+            "status": StatusReply,
+            "ping": Pong,
+            "estimate": Estimate,
+        }[request.type]
         call = _Call(request.id, request.type, encode_request(request), self._deadline(), expects)
         with self._lock:
             self._start(call)

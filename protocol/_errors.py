@@ -151,6 +151,10 @@ class Cancelled(ClientError):
         super().__init__(message)
 
 
+class Unsupported(ClientError):
+    """The daemon speaks an older minor version that lacks what was asked: update it."""
+
+
 class VersionMismatch(ClientError):
     """Client and daemon speak different major protocol versions.
 

@@ -18,6 +18,14 @@ from dataclasses import field as _field
 from typing import Any, ClassVar, Literal, cast
 
 from ._errors import ErrorCode, MessageInvalid, code_of
+from ._estimate import (
+    Estimate,
+    EstimateRequest,
+    Preview,
+    check_preview,
+    decode_estimate,
+    decode_estimate_request,
+)
 from ._image import Image, check_desc, check_frame
 from ._limits import DEFAULT_LIMITS, Limits
 from ._params import check_params
@@ -97,6 +105,8 @@ class DreamRequest:
     style: Image | None = None
     model: str | None = None
     priority: Priority = "interactive"
+    #: Since 1.1: previews in ``progress`` (:class:`Preview`); None: none.
+    preview: Preview | None = None
     version: tuple[int, int] = _field(default=PROTOCOL_VERSION, kw_only=True)
 
 
@@ -110,7 +120,9 @@ class CancelRequest:
     version: tuple[int, int] = _field(default=PROTOCOL_VERSION, kw_only=True)
 
 
-Request = HelloRequest | StatusRequest | PingRequest | DreamRequest | CancelRequest
+Request = (
+    HelloRequest | StatusRequest | PingRequest | DreamRequest | CancelRequest | EstimateRequest
+)
 
 
 # ---------------------------------------------------------------------------- replies
@@ -169,6 +181,8 @@ class Progress:
     octave: int = 0
     octaves: int = 1
     step: int = 0
+    #: Since 1.1, for a dream that asked for previews: the dream as it stands (raw, u8, RGB).
+    preview: Image | None = None
     server: str = _field(default="", kw_only=True)
 
     @property
@@ -209,7 +223,7 @@ class ErrorReply:
     server: str = _field(default="", kw_only=True)
 
 
-Reply = HelloReply | StatusReply | Pong | Accepted | Progress | DreamResult | ErrorReply
+Reply = HelloReply | StatusReply | Pong | Accepted | Progress | DreamResult | ErrorReply | Estimate
 
 
 # --------------------------------------------------------------------------- encoding
@@ -236,7 +250,11 @@ def encode_request(request: Request) -> Frames:
         header["params"] = dict(request.params)
         header["model"] = request.model
         header["priority"] = request.priority
+        if request.preview is not None:  # absent, not nil: a 1.0 daemon knows no such field
+            header["preview"] = request.preview.to_wire()
         images = [i for i in (request.image, request.guide, request.style) if i is not None]
+    elif isinstance(request, EstimateRequest):
+        header.update(request.header())
     return [pack_header(header), *(i.data for i in images)]
 
 
@@ -273,6 +291,11 @@ def encode_reply(reply: Reply, *, server: str | None = None) -> Frames:
             octaves=reply.octaves,
             step=reply.step,
         )
+        if reply.preview is not None:
+            header["preview"] = reply.preview.desc.to_wire()
+            frames = [reply.preview.data]
+    elif isinstance(reply, Estimate):
+        header.update(reply.header())
     elif isinstance(reply, DreamResult):
         header.update(
             image=reply.image.desc.to_wire(),
@@ -396,14 +419,25 @@ def _decode_request(
         return CancelRequest(rid, check_id(h["job"], "job"), version=version)
     if kind == "dream":
         return _decode_dream(h, frames, limits, version)
+    if kind == "estimate":
+        _frame_count(frames, 1, "estimate")
+        return decode_estimate_request(h, limits, version)
     raise MessageInvalid(
         ErrorCode.UNKNOWN_TYPE,
-        f"unknown request type {kind!r}; known: cancel, dream, hello, ping, status",
+        f"unknown request type {kind!r}; known: cancel, dream, estimate, hello, ping, status",
         "type",
     )
 
 
-_DREAM_FIELDS = COMMON_FIELDS | {"image", "guide", "style", "params", "model", "priority"}
+_DREAM_FIELDS = COMMON_FIELDS | {
+    "image",
+    "guide",
+    "style",
+    "params",
+    "model",
+    "priority",
+    "preview",
+}
 
 
 def _decode_dream(
@@ -429,6 +463,7 @@ def _decode_dream(
     params = check_params(h.get("params") if h.get("params") is not None else {}, limits)
     model = get_str(h, "model", "", max_len=MAX_NAME, min_len=1, nullable=True)
     priority = get_str(h, "priority", "", max_len=16, default="interactive", choices=PRIORITIES)
+    preview = check_preview(h.get("preview"))
     image = check_frame(image_desc, frames[1], "image", limits)
     rest = iter(frames[2:])
     guide = check_frame(guide_desc, next(rest), "guide", limits) if guide_desc else None
@@ -441,6 +476,7 @@ def _decode_dream(
         style,
         model,
         cast(Priority, priority),
+        preview,
         version=version,
     )
 
@@ -511,12 +547,21 @@ def _decode_reply(h: dict[str, Any], frames: Sequence[FrameLike], limits: Limits
         _frame_count(frames, 1, "accepted")
         return Accepted(rid, require_int(h, "position", "", 0, _INT64), server=server)
     if kind == "progress":
-        _frame_count(frames, 1, "progress")
+        preview = None
+        if h.get("preview") is not None:
+            desc = check_desc(h["preview"], "preview", limits, limits.max_pixels)
+            _frame_count(frames, 2, "progress with a preview")
+            preview = check_frame(desc, frames[1], "preview", limits)
+        else:
+            _frame_count(frames, 1, "progress")
         done, total, octave, octaves, step = (
             require_int(h, name, "", 0, _INT64)
             for name in ("done", "total", "octave", "octaves", "step")
         )
-        return Progress(rid, done, total, octave, octaves, step, server=server)
+        return Progress(rid, done, total, octave, octaves, step, preview, server=server)
+    if kind == "estimate":
+        _frame_count(frames, 1, "estimate")
+        return decode_estimate(h, server)
     if kind == "result":
         return _decode_result(h, frames, limits, server)
     raise MessageInvalid(ErrorCode.UNKNOWN_TYPE, f"unknown reply type {kind!r}", "type")

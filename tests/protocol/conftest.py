@@ -16,15 +16,19 @@ import pytest
 import zmq
 
 from dreamd.protocol import (
+    SUPPORTED_VERSIONS,
     Accepted,
     CancelRequest,
     DreamRequest,
     DreamResult,
     ErrorCode,
     ErrorReply,
+    Estimate,
+    EstimateRequest,
     Frames,
     HelloReply,
     HelloRequest,
+    Image,
     MessageInvalid,
     PingRequest,
     Pong,
@@ -83,6 +87,7 @@ class FakeDaemon:
     die_on_dream: bool = False
     forget_first_dream: bool = False
     curve_secret: bytes | None = None
+    protocols: tuple[tuple[int, int], ...] = SUPPORTED_VERSIONS  # (1, 0): an old daemon
     raw_replies: list[Frames] = field(default_factory=list)  # sent instead of answers
     received: list[Request] = field(default_factory=list)
     invalid: list[MessageInvalid] = field(default_factory=list)
@@ -166,7 +171,12 @@ class FakeDaemon:
             self._send(ident, self.raw_replies.pop(0))
             return ""
         if isinstance(request, HelloRequest):
-            self._reply(ident, HelloReply(request.id, info={"model": "fake", "models": ["fake"]}))
+            info = {"model": "fake", "models": ["fake"]}
+            self._reply(ident, HelloReply(request.id, self.protocols, info))
+        elif isinstance(request, EstimateRequest):
+            pixels = request.width * request.height
+            octaves = [[request.width // 2, request.height // 2], [request.width, request.height]]
+            self._reply(ident, Estimate(request.id, pixels * 1e-6, octaves, None, 20, []))
         elif isinstance(request, StatusRequest):
             fields: dict[str, Any] = {"queue": len(jobs)}
             if request.layers:
@@ -218,7 +228,10 @@ class FakeDaemon:
                     self._reply(job.ident, Progress(job_id, 0, self.steps, 0, 1, 0))
                 continue
             job.done += 1
-            self._reply(job.ident, Progress(job_id, job.done, self.steps, 0, 1, job.done))
+            preview = None
+            if job.request.preview is not None:
+                preview = Image.raw(bytes([job.done]) * 12, 2, 2, 3, "u8")
+            self._reply(job.ident, Progress(job_id, job.done, self.steps, 0, 1, job.done, preview))
             if job.done >= self.steps:
                 del jobs[job_id]
                 req = job.request

@@ -14,6 +14,7 @@ import pytest
 import zmq
 
 from dreamd.protocol import (
+    PROTOCOL_VERSION,
     Cancelled,
     CancelRequest,
     Client,
@@ -21,14 +22,17 @@ from dreamd.protocol import (
     CurveKeys,
     DreamRequest,
     ErrorCode,
+    EstimateRequest,
     Image,
     MessageInvalid,
     PingRequest,
+    Preview,
     Progress,
     Rejected,
     RequestTimeout,
     Timeout,
     Unreachable,
+    Unsupported,
     VersionMismatch,
     create_keypair,
     encode_error,
@@ -46,7 +50,7 @@ def image(width: int = 8, height: int = 6) -> Image:
 def test_hello_status_ping(fake: FakeDaemon, endpoint: str) -> None:
     with Client(endpoint, timeout=FAST, name="tests") as client:
         info = client.hello()
-        assert info["server"] == SERVER and info["protocols"] == [[1, 0]]
+        assert info["server"] == SERVER and info["protocols"] == [list(PROTOCOL_VERSION)]
         assert info["model"] == "fake" and client.server_info == info
         assert fake.received[0].client == "tests"  # type: ignore[union-attr]
         status = client.status(layers=True)
@@ -400,3 +404,45 @@ def test_timeout_and_client_arguments() -> None:
         Client("tcp://127.0.0.1:1", retries=-1)
     with pytest.raises(ValueError):
         Client("bogus://x")
+
+
+# ------------------------------------------------------------------ 1.1: previews, estimate
+
+
+def test_previews_come_with_progress_when_asked(fake: FakeDaemon) -> None:
+    seen: list[Progress] = []
+    with Client(fake.endpoint, timeout=FAST) as client:
+        client.dream(image(), {"seed": 1}, on_progress=seen.append, preview=Preview(64, 1.0))
+        plain: list[Progress] = []
+        client.dream(image(), {"seed": 1}, on_progress=plain.append)
+    request = fake.of_type(DreamRequest)[0]
+    assert request.preview == Preview(64, 1.0)
+    previews = [p.preview for p in seen if p.preview is not None]
+    assert previews and bytes(previews[-1].data) == bytes([fake.steps]) * 12
+    assert all(p.preview is None for p in plain), "no preview unless asked"
+
+
+def test_an_old_daemon_is_not_sent_what_it_cannot_read(make_fake, endpoint: str) -> None:
+    """A 1.0 daemon refuses unknown fields: a 1.1 client leaves the preview out (the dream
+    runs, without previews) and refuses to ask it for an estimate."""
+    old = make_fake(endpoint, protocols=((1, 0),))
+    with Client(endpoint, timeout=FAST) as client:
+        client.dream(image(), {"seed": 1}, preview=Preview())
+        with pytest.raises(Unsupported, match="update it"):
+            client.estimate(640, 480, {})
+    assert old.of_type(DreamRequest)[0].preview is None
+    assert not old.invalid
+
+
+def test_estimate(fake: FakeDaemon) -> None:
+    with Client(fake.endpoint, timeout=FAST) as client:
+        est = client.estimate(1000, 800, {"steps_per_octave": 10}, model="fake")
+    assert est.seconds == pytest.approx(0.8)
+    assert est.octaves == [[500, 400], [1000, 800]] and est.steps == 20
+    sent = fake.of_type(EstimateRequest)[0]
+    assert (sent.width, sent.height, sent.params, sent.model) == (
+        1000,
+        800,
+        {"steps_per_octave": 10},
+        "fake",
+    )

@@ -18,6 +18,8 @@ from dreamd.protocol import (
     DreamResult,
     ErrorCode,
     ErrorReply,
+    Estimate,
+    EstimateRequest,
     HelloReply,
     HelloRequest,
     Image,
@@ -25,6 +27,7 @@ from dreamd.protocol import (
     MessageInvalid,
     PingRequest,
     Pong,
+    Preview,
     Progress,
     StatusReply,
     StatusRequest,
@@ -56,6 +59,7 @@ def header(frames: list[bytes | memoryview]) -> dict:
         StatusRequest("s2"),
         PingRequest("p1"),
         CancelRequest("c1", job="job-7"),
+        EstimateRequest("e1", 6000, 4000, {"octave_count": 4}, "googlenet"),
     ],
 )
 def test_small_requests_round_trip(request_: object) -> None:
@@ -143,6 +147,8 @@ def test_image_accepts_any_contiguous_buffer() -> None:
         Pong("p"),
         Accepted("j", 3),
         Progress("j", 5, 40, 1, 4, 2),
+        Estimate("e", 12.5, [[300, 200], [600, 400]], [600, 400], 20, ["dreamed at 600×400"]),
+        Estimate("e", None),
         ErrorReply("j", ErrorCode.BUSY, "queue full", None, "j"),
         ErrorReply("", ErrorCode.BAD_MESSAGE, "not msgpack"),
     ],
@@ -269,3 +275,36 @@ def test_result_frame_must_match() -> None:
     with pytest.raises(MessageInvalid) as info:
         decode_reply(frames[:1])
     assert info.value.code == ErrorCode.BAD_MESSAGE
+
+
+def test_dream_preview_round_trip_and_checks() -> None:
+    request = DreamRequest("d", rgba(), {}, preview=Preview(128, 0.5))
+    frames = encode_request(request)
+    assert header(frames)["preview"] == {"max_side": 128, "interval": 0.5}
+    decoded = decode_request(frames)
+    assert isinstance(decoded, DreamRequest) and decoded.preview == request.preview
+    assert "preview" not in header(encode_request(DreamRequest("d", rgba()))), (
+        "a dream without previews looks as in 1.0"
+    )
+    h = header(frames)
+    for bad_preview, fld in (
+        ({"max_side": 8}, "preview.max_side"),
+        ({"interval": 0.1}, "preview.interval"),
+        ({"colour": True}, "preview.colour"),
+        ([], "preview"),
+    ):
+        bad = [msgpack.packb({**h, "preview": bad_preview}), *frames[1:]]
+        with pytest.raises(MessageInvalid) as err:
+            decode_request(bad)
+        assert err.value.field == fld
+
+
+def test_progress_with_a_preview_round_trip() -> None:
+    small = Image.raw(bytes(range(2 * 3 * 3)), 3, 2, 3, "u8")
+    frames = encode_reply(Progress("j", 5, 40, 3, 4, 2, small), server=SERVER)
+    assert len(frames) == 2 and header(frames)["preview"]["width"] == 3
+    decoded = decode_reply(frames)
+    assert isinstance(decoded, Progress) and decoded.preview is not None
+    assert bytes(decoded.preview.data) == bytes(range(18)) and decoded.done == 5
+    with pytest.raises(MessageInvalid, match="frame"):
+        decode_reply(frames[:1])

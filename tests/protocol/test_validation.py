@@ -134,7 +134,7 @@ def test_malformed_version(v: Any) -> None:
 @pytest.mark.parametrize("v", [[2, 0], [0, 9], [99, 1]])
 def test_unsupported_major(v: list[int]) -> None:
     err = check([pack({"v": v, "type": "ping", "id": "x"})], ErrorCode.UNSUPPORTED_VERSION, "v")
-    assert "1.0" in err.message and f"{v[0]}.{v[1]}" in err.message
+    assert "1.1" in err.message and f"{v[0]}.{v[1]}" in err.message
     assert err.request_id == "x"
 
 
