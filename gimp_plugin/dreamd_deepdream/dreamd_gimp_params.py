@@ -201,7 +201,10 @@ def argument_names() -> list[str]:
 
 
 # ---------------------------------------------------------------------------------------------
-# Presets: a starting point for each kind of result, set from the dialog's buttons.
+# Presets: a starting point for each kind of result, set from the dialog's buttons. Tuned by
+# looking at chelsea.jpg dreamed with each (efficientnet-lite0): Subtle leaves the cat a cat
+# under a fine texture, Classic is the notebook's, Strong turns eyes and noses into creatures
+# without the noise of a second pass.
 
 
 @dataclass(frozen=True)
@@ -215,7 +218,7 @@ PRESETS: dict[str, Preset] = {
     "subtle": Preset(
         "Subtle",
         "A light touch: the picture stays, with a fine dreamy texture over it",
-        {"iterations": 1, "steps-per-octave": 10, "step-size": 1.0, "octave-scale": 1.4},
+        {"iterations": 1, "steps-per-octave": 8, "step-size": 0.8, "octave-scale": 1.4},
     ),
     "classic": Preset(
         "Classic",
@@ -225,7 +228,7 @@ PRESETS: dict[str, Preset] = {
     "strong": Preset(
         "Strong",
         "Dream harder: bold shapes take over the picture",
-        {"iterations": 2, "steps-per-octave": 20, "step-size": 2.5, "octave-scale": 1.4},
+        {"iterations": 1, "steps-per-octave": 20, "step-size": 2.0, "octave-scale": 1.4},
     ),
     "style": Preset(
         "Style",

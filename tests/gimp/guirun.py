@@ -27,6 +27,25 @@ class GuiRun:
         return [line for line in self.dialog if line["event"] == "shown"][n]
 
 
+def _record_browser(profile: Path, log: Path) -> None:
+    """Make "the web browser" (GIO's handler for HTML files, which GIMP's help falls back
+    to when its own help browser is not installed) a script that writes the URL to ``log``."""
+    script = log.with_suffix(".sh")
+    script.write_text(f'#!/bin/sh\necho "$1" >> {log}\n')
+    script.chmod(0o755)
+    apps = profile / ".local" / "share" / "applications"
+    apps.mkdir(parents=True, exist_ok=True)
+    (apps / "dreamd-test-browser.desktop").write_text(
+        "[Desktop Entry]\nType=Application\nName=Test browser\n"
+        f"Exec={script} %u\nMimeType=text/html;x-scheme-handler/file;\n"
+    )
+    config = profile / ".config"
+    config.mkdir(exist_ok=True)
+    (config / "mimeapps.list").write_text(
+        "[Default Applications]\ntext/html=dreamd-test-browser.desktop\n"
+    )
+
+
 def gimp_gui_available(gimp: GimpRunner) -> bool:
     probe = gimp.run(["sh", "-c", "command -v Xvfb && command -v xdotool && command -v gimp-3.0"])
     return probe.returncode == 0
@@ -72,6 +91,7 @@ def run_gui(
         "screen": screen,
     }
     (work / "job.json").write_text(json.dumps(driver))
+    _record_browser(profile, work / "opened-urls")
     res = gimp.run(
         ["python3", str(work / "gui_driver.py"), str(work / "job.json")],
         env={

@@ -3,7 +3,7 @@ shows, typos flagged before OK, values kept after Cancel and after a failed drea
 
 One GIMP session runs five dreams in a row (batch_dialog.py):
 
-1. the dialog opens with some values; a typo goes into Layer; Cancel;
+1. the dialog opens with some values; Help; a typo goes into Layer; Cancel;
 2. a fresh call: the dialog shows what was there at Cancel, typo included (OK greyed out);
    the layer is fixed; OK;
 3. Repeat (WITH_LAST_VALS): the same again, no dialog;
@@ -40,6 +40,8 @@ def session(gimp, share, gimp_profile, dreamd_endpoint, images):
             "delay": 1.5,
             "do": [
                 ["shot", "{work}/dialog.png"],
+                ["key", "alt+h"],
+                ["sleep", 2.0],
                 ["key", "alt+e"],
                 ["key", "ctrl+a"],
                 ["type", "blok10"],
@@ -136,3 +138,11 @@ def test_layer_names_are_short(session):
 
 def test_screenshot_taken(session):
     assert (session.work / "dialog.png").stat().st_size > 10_000
+
+
+def test_help_opens_the_page_installed_with_the_plugin(session):
+    """Not GIMP's manual ("not installed"): the plug-in's own page, offline. GIMP hands it
+    to the web browser when its help browser is missing; the test's "browser" records it."""
+    opened = (session.work / "opened-urls").read_text().split()
+    assert opened, session.output
+    assert opened[0].endswith("/plug-ins/dreamd_deepdream/help/en/index.html"), opened
