@@ -1,4 +1,4 @@
-"""``dreamd``'s arguments: one sub-command each for serve, status, layers, stop,
+"""``dreamd``'s arguments: one sub-command each for serve, status, layers, stop, doctor,
 fetch-weights, keygen and gimp (see :mod:`.cli`)."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from . import __version__, _cli_client, _cli_serve, _cli_setup
+from . import __version__, _cli_client, _cli_doctor, _cli_serve, _cli_setup
 
 
 def parser() -> argparse.ArgumentParser:
@@ -107,6 +107,16 @@ def parser() -> argparse.ArgumentParser:
                 "--wait", type=float, default=30.0, help="seconds to wait for it to exit"
             )
         c.set_defaults(func=func)
+
+    d = sub.add_parser(
+        "doctor",
+        help="check devices, weights, the daemon and the GIMP plug-in; say what to fix",
+    )
+    _client_args(d)
+    d.add_argument("--gimp-dir", help="GIMP 3 profile folder (default: found)")
+    d.add_argument("--gimp-python", help="the Python GIMP runs plug-ins with")
+    d.add_argument("--json", action="store_true", help="print JSON")
+    d.set_defaults(func=_cli_doctor.doctor, timeout=2.0)
 
     f = sub.add_parser(
         "fetch-weights", help="put a model's weights into torch's hub cache (checked)"

@@ -7,6 +7,7 @@ from typing import Any
 
 import torch
 
+from . import _precision
 from ._errors import DeviceUnavailable
 
 #: The device names :func:`resolve_devices` accepts, for messages.
@@ -90,9 +91,12 @@ def _check(name: str) -> None:
 
 def device_info(device: str) -> dict[str, Any]:
     """Name and memory of a device (``device``, ``name``, ``memory_total``/``_free`` in
-    bytes where known, ``threads`` for the CPU), for status displays."""
+    bytes where known, ``threads`` for the CPU) and the ``precision`` that ``auto`` picks
+    there for images that are not tiny, for status displays."""
     info: dict[str, Any] = {"device": device}
     dev = torch.device(device)
+    with contextlib.suppress(RuntimeError):
+        info["precision"] = _precision.resolve("auto", dev)
     if dev.type == "cuda":
         try:
             free, total = torch.cuda.mem_get_info(dev)

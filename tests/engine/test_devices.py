@@ -49,6 +49,7 @@ def test_a_gpu_that_is_not_there_says_what_to_use_instead():
 def test_device_info_describes_the_cpu():
     info = engine.device_info("cpu")
     assert info["device"] == "cpu" and info["name"] == "cpu" and info["threads"] >= 1
+    assert info["precision"] in ("fp32", "bf16")  # what auto picks here (dreamd doctor)
 
 
 def test_torch_out_of_memory_anywhere_in_a_dream_is_the_engines_error(
