@@ -21,7 +21,7 @@ from ._video_args import video_state
 from ._video_io import is_video, output_suffix
 from ._video_job import VideoJob, VideoOptions
 from ._video_work import WorkFolder
-from ._video_write import check_crf, resolve_codec
+from ._video_write import check_container, check_crf, resolve_codec
 from ._zoom import DEFAULT_FPS, DEFAULT_SCALE, ZoomJob, ZoomOptions
 
 
@@ -85,12 +85,18 @@ def plan_media(
             rel = src.rel.with_name(src.rel.name.replace(".", "_") + rel.suffix)
         taken.add(rel)
         job = MediaJob(src.rel.as_posix(), src.path, dest_root / rel, zoom)
+        if _same_path(src.path, job.dest):
+            raise UsageError(
+                f"{src.path} would be overwritten by its own result: choose another -d"
+            )
         plan.jobs.append(job)
         finished = WorkFolder.complete(job.dest) if args.frames else job.dest.is_file()
         (plan.done if finished and not args.overwrite else plan.todo).append(job)
     if not args.frames:
         for suffix in sorted({j.dest.suffix.lower() for j in plan.jobs}):
-            check_crf(args.crf, resolve_codec(args.video_codec, suffix))
+            codec = resolve_codec(args.video_codec, suffix)
+            check_crf(args.crf, codec)
+            check_container(codec, suffix)
     state = video_state(args, params)
     if zoom:
         plan.zoom = ZoomOptions(
@@ -118,6 +124,13 @@ def plan_media(
             state=state,
         )
     return plan
+
+
+def _same_path(a: Path, b: Path) -> bool:
+    try:
+        return a.resolve() == b.resolve()
+    except OSError:
+        return False
 
 
 def _result_rel(rel: Path, zoom: bool, frames: bool) -> Path:

@@ -81,6 +81,31 @@ def resolve_codec(name: str | None, suffix: str) -> str:
     return codec
 
 
+def check_container(codec: str, suffix: str) -> None:
+    """Refuse, before anything is dreamed, an encoder the output container cannot hold
+    (H.264 in WebM).
+
+    Raises:
+        UsageError: the message names a container that can.
+    """
+    import os
+
+    import av
+
+    fmt = container_format(Path("x" + suffix))
+    try:
+        with av.open(os.devnull, "w", format=fmt) as probe_out:
+            known = probe_out.supported_codecs
+    except (av.FFmpegError, ValueError):
+        return  # cannot tell: let the muxer say
+    c = av.Codec(codec, "w")
+    if codec not in known and c.canonical_name not in known:
+        raise UsageError(
+            f"--video-codec {codec}: a {suffix} file cannot hold {c.canonical_name} "
+            "(.mkv holds any; .webm takes vp9 or av1)"
+        )
+
+
 def check_crf(crf: int | None, codec: str) -> None:
     if crf is None:
         return

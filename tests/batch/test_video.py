@@ -218,11 +218,14 @@ def test_zoom_makes_an_animation_of_a_photo(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("flags", [["--zoom-scale", "1.1"], ["--flow", "--zoom", "3"],
                                    ["--steps-after-first", "2"], ["--frames", "--crf", "20"],
-                                   ["--video-codec", "nosuchcodec"]])  # fmt: skip
+                                   ["--video-codec", "nosuchcodec"], ["--crf", "60"],
+                                   ["--video-codec", "h264", "-d", "{here}"]])  # fmt: skip
 def test_video_flags_that_do_not_fit_are_usage_errors(tmp_path: Path, flags: list[str]) -> None:
     clip = clips.write_clip(tmp_path / "clip.mp4", clips.photo_frames(2, (64, 48)))
+    flags = [f.format(here=tmp_path) for f in flags]  # -d the source's own folder
     assert main(["-s", str(clip), "-d", str(tmp_path / "out"), *FAST, *flags]) == 2
     assert not (tmp_path / "out" / "clip.mp4").exists()
+    assert clips.decode(clip)[0]  # the source untouched
 
 
 def test_frame_folders_take_flow_too(tmp_path: Path) -> None:

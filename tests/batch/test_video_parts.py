@@ -173,3 +173,13 @@ def test_the_sample_clip_is_two_seconds_with_sound(tmp_path: Path) -> None:
     frames, times, facts = clips.decode(write_clip(tmp_path))
     assert len(frames) == 48 and times[-1] == Fraction(47, 24)
     assert facts["size"] == (320, 180) and facts["audio_codecs"] == ["aac"]
+
+
+def test_an_encoder_the_container_cannot_hold_is_refused_before_dreaming() -> None:
+    from dreamd.batch._errors import UsageError
+    from dreamd.batch._video_write import check_container
+
+    check_container("libx264", ".mp4")
+    check_container("libvpx-vp9", ".webm")
+    with pytest.raises(UsageError, match="cannot hold h264"):
+        check_container("libx264", ".webm")
