@@ -355,8 +355,10 @@ class Pipeline:
             previous, prev_name = self._previous(lane, job)
             if previous is not None and _blend.compatible(pixels, previous):
                 if chain is not None:
+                    # the flow runs from raw frame index − 1: its dream, not an older one
+                    adjacent = job.index > 0 and prev_name == self.everything[job.index - 1].name
                     pixels, overrides, info = lane.raws.start(
-                        chain, job.index, raw, previous, self._raw
+                        chain, job.index, raw, previous, self._raw if adjacent else _none
                     )
                     blend_info = {**info, "previous": prev_name}
                 else:
@@ -467,6 +469,10 @@ class Pipeline:
         self.stop.set()
         self._cancel_lanes()
         self._changed.set()
+
+
+def _none(index: int) -> None:
+    return None
 
 
 def _shown(path: Path) -> str:
