@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import threading
 import time
-
-from tqdm import tqdm
+from typing import TYPE_CHECKING
 
 from ._progress import BarDisplay, Display, QuietDisplay
+
+if TYPE_CHECKING:
+    from tqdm import tqdm
 
 #: Seconds between plain progress lines.
 LINE_EVERY = 10.0
@@ -27,6 +29,8 @@ class FrameProgress:
         self._lock = threading.Lock()
         self.bar: tqdm | None = None
         if isinstance(display, BarDisplay):
+            from tqdm import tqdm  # only on a terminal, as the batch's own bar
+
             short = name if len(name) <= 24 else "…" + name[-23:]
             self.bar = tqdm(
                 total=total,
