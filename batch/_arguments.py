@@ -172,8 +172,7 @@ def build_parser() -> argparse.ArgumentParser:
     blend.add_argument(
         "--blend-factor",
         type=float,
-        help=f"weight of the previous dreamed frame ({DEFAULT_FACTOR}; {FLOW_FACTOR} "
-        "with --flow)",
+        help=f"weight of the previous dreamed frame ({DEFAULT_FACTOR}; {FLOW_FACTOR} with --flow)",
     )
     blend.add_argument(
         "--blend-sigma",
