@@ -146,10 +146,18 @@ class DeepDream(Gimp.PlugIn):
         except Exception:
             endpoint = endpoint or None
 
+        preview = None
         if run_mode == Gimp.RunMode.INTERACTIVE:
             from dreamd_gimp_dialog import run_dialog
 
-            if not run_dialog(procedure, config, protocol, endpoint, settings):
+            try:
+                rect, _selected = canvas.source_rect(image, source)
+            except canvas.CanvasError as exc:
+                return _error(procedure, str(exc))
+            preview = canvas.PreviewLayer(image, source, rect)  # a quick draft shows there
+            part = (image, source, rect, preview)
+            if not run_dialog(procedure, config, protocol, endpoint, settings, part):
+                preview.remove()
                 return procedure.new_return_values(Gimp.PDBStatusType.CANCEL, None)
 
         values = {name: config.get_property(name) for name in procedure_args.argument_names()}
@@ -157,8 +165,9 @@ class DeepDream(Gimp.PlugIn):
         if run_mode != Gimp.RunMode.NONINTERACTIVE:
             memory.remember(config, params["seed"])
         try:
+            gui = run_mode != Gimp.RunMode.NONINTERACTIVE
             return self._dream(
-                procedure, protocol, image, source, values, params, endpoint, settings
+                procedure, protocol, image, source, values, params, endpoint, settings, gui, preview
             )
         except canvas.CanvasError as exc:
             return _error(procedure, str(exc))
@@ -167,9 +176,13 @@ class DeepDream(Gimp.PlugIn):
                 return procedure.new_return_values(Gimp.PDBStatusType.CANCEL, None)
             return _error(procedure, daemon.friendly_error(exc, settings, endpoint))
         finally:
+            if preview is not None:
+                preview.remove()  # after an error before the dream, a draft may be there
             Gimp.progress_end()
 
-    def _dream(self, procedure, protocol, image, source, values, params, endpoint, settings):
+    def _dream(
+        self, procedure, protocol, image, source, values, params, endpoint, settings, gui, preview
+    ):
         started = time.monotonic()
         src = canvas.read_source(image, source)
         x, y, w, h = src.rect
@@ -182,21 +195,39 @@ class DeepDream(Gimp.PlugIn):
         )
         model = (values.get("model") or "").strip()
 
-        Gimp.progress_init("DeepDream: connecting to dreamd…")
-        with protocol.Client(endpoint, name="gimp-dreamd_deepdream") as client:
-            hello = job.hello_or_start(client, protocol, settings)
-            problem = daemon.size_problem(w, h, hello.get("limits") or {})
-            if problem:
-                raise daemon.PluginError(problem)
-            result = job.run(
-                client,
-                picture,
-                params,
-                model=model,
-                guide=guide_image,
-                style=style_image,
-                started=started,
-            )
+        # With a display: a window of our own for the progress, whose Cancel can take the
+        # live preview off the canvas (GIMP's status-bar cancel would end this process).
+        window = None
+        if gui:
+            from dreamd_gimp_window import ProgressWindow
+
+            window = ProgressWindow("DeepDream — dreaming")
+            preview = preview or canvas.PreviewLayer(image, source, src.rect)
+        try:
+            Gimp.progress_init("DeepDream: connecting to dreamd…")
+            with protocol.Client(endpoint, name="gimp-dreamd_deepdream") as client:
+                hello = job.hello_or_start(client, protocol, settings)
+                problem = daemon.size_problem(w, h, hello.get("limits") or {})
+                if problem:
+                    raise daemon.PluginError(problem)
+                result = job.run(
+                    client,
+                    picture,
+                    params,
+                    model=model,
+                    guide=guide_image,
+                    style=style_image,
+                    started=started,
+                    should_stop=(lambda: window.cancelled) if window else (lambda: False),
+                    pump=window.pump if window else (lambda: None),
+                    preview=protocol.Preview(PREVIEW_SIDE, PREVIEW_EVERY) if preview else None,
+                    on_preview=(lambda p: _show(preview, p)) if preview else None,
+                )
+        finally:
+            if preview is not None:
+                preview.remove()
+            if window is not None:
+                window.close()
         out = result.image
         if (out.width, out.height, out.channels, out.dtype) != (w, h, fmt.channels, fmt.dtype):
             raise RuntimeError(
@@ -240,6 +271,14 @@ class DeepDream(Gimp.PlugIn):
 
 #: The daemon scales a guide down to this long side anyway (``guide_max_side``).
 GUIDE_MAX_SIDE = 448
+#: The live preview: its long side, and the least seconds between two in the last octave.
+PREVIEW_SIDE = 384
+PREVIEW_EVERY = 2.0
+
+
+def _show(preview, picture):
+    if picture.channels == 3 and picture.dtype == "u8" and picture.desc.encoding == "raw":
+        preview.show(bytes(picture.data), picture.width, picture.height)
 
 
 def _rgb(protocol, drawable, max_side):

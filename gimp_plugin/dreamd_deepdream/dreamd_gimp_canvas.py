@@ -56,24 +56,46 @@ class Source:
     has_selection: bool
 
 
-def read_source(image: Any, drawable: Any) -> Source:
-    """The drawable's pixels in its own precision: the selection's bounds plus some context,
-    or all of it. A layer group is read as it looks (its projection)."""
-    fmt = pixels.pixel_format(
-        image.get_precision().value_name, drawable.is_gray(), drawable.has_alpha()
-    )
+def source_rect(image: Any, drawable: Any) -> tuple[tuple[int, int, int, int], bool]:
+    """(the part of the drawable that is dreamed, whether there is a selection): the
+    selection's bounds plus some context, or all of it."""
     has_selection = not Gimp.Selection.is_empty(image)
     _ok, ix, iy, iw, ih = drawable.mask_intersect()
     if has_selection and (iw <= 0 or ih <= 0):
         raise CanvasError("The selection does not touch the selected layer.")
-    rect = pixels.dream_rect(
-        (ix, iy, iw, ih), (drawable.get_width(), drawable.get_height()), has_selection
+    size = (drawable.get_width(), drawable.get_height())
+    return pixels.dream_rect((ix, iy, iw, ih), size, has_selection), has_selection
+
+
+def pixel_format(image: Any, drawable: Any) -> pixels.PixelFormat:
+    return pixels.pixel_format(
+        image.get_precision().value_name, drawable.is_gray(), drawable.has_alpha()
     )
+
+
+def read_source(image: Any, drawable: Any) -> Source:
+    """The drawable's pixels in its own precision (see :func:`source_rect`). A layer group
+    is read as it looks (its projection)."""
+    fmt = pixel_format(image, drawable)
+    rect, has_selection = source_rect(image, drawable)
     x, y, w, h = rect
     data = drawable.get_buffer().get(
         Gegl.Rectangle.new(x, y, w, h), 1.0, fmt.babl, Gegl.AbyssPolicy.CLAMP
     )
     return Source(drawable, rect, fmt, bytes(data), has_selection)
+
+
+def read_scaled(
+    drawable: Any, rect: tuple[int, int, int, int], fmt: pixels.PixelFormat, max_side: int
+) -> tuple[bytes, int, int]:
+    """``rect`` of the drawable scaled down so its long side is at most ``max_side`` (for a
+    quick draft), in ``fmt``: (bytes, width, height)."""
+    x, y, w, h = rect
+    scale = min(1.0, max_side / max(w, h))
+    sw, sh = max(1, round(w * scale)), max(1, round(h * scale))
+    area = Gegl.Rectangle.new(round(x * scale), round(y * scale), sw, sh)
+    data = drawable.get_buffer().get(area, scale, fmt.babl, Gegl.AbyssPolicy.CLAMP)
+    return bytes(data), sw, sh
 
 
 def read_rgb(drawable: Any, max_side: int) -> tuple[bytes, int, int]:
@@ -159,3 +181,74 @@ def add_result(image: Any, src: Source, data: bytes, name: str, parasite: tuple[
     finally:
         image.undo_group_end()
     return layer
+
+
+class PreviewLayer:
+    """The dream as it forms, on the canvas: a temporary layer over the part being dreamed,
+    replaced at each new picture, removed on Cancel and before the result goes in. The
+    image's undo is frozen meanwhile, so none of it is left in the undo history."""
+
+    NAME = "DeepDream preview"
+
+    def __init__(self, image: Any, drawable: Any, rect: tuple[int, int, int, int]) -> None:
+        self.image, self.drawable, self.rect = image, drawable, rect
+        self.layer: Any = None
+        self.frozen = False
+        self.shown = 0  # pictures shown so far
+
+    def show(self, rgb: bytes, width: int, height: int) -> None:
+        """Show an 8-bit RGB picture of the whole part, ``width`` × ``height`` pixels."""
+        if not self.frozen:
+            self.image.undo_freeze()
+            self.frozen = True
+        x, y, w, h = self.rect
+        data = self._with_alpha(rgb, width, height)
+        layer = Gimp.Layer.new(
+            self.image,
+            self.NAME,
+            width,
+            height,
+            Gimp.ImageType.RGBA_IMAGE,
+            100.0,
+            Gimp.LayerMode.NORMAL,
+        )
+        layer.get_buffer().set(Gegl.Rectangle.new(0, 0, width, height), "R'G'B'A u8", data)
+        parent = self.drawable.get_parent()
+        self.image.insert_layer(layer, parent, self.image.get_item_position(self.drawable))
+        Gimp.context_set_interpolation(Gimp.InterpolationType.LINEAR)
+        layer.scale(w, h, False)
+        _ok, ox, oy = self.drawable.get_offsets()
+        layer.set_offsets(ox + x, oy + y)
+        if self.layer is not None:  # the new picture is in place: no flicker
+            self.image.remove_layer(self.layer)
+        self.layer = layer
+        self.shown += 1
+        Gimp.displays_flush()
+
+    def _with_alpha(self, rgb: bytes, width: int, height: int) -> bytes:
+        """The picture with the source's own transparency, read at the preview's size."""
+        x, y, w, _h = self.rect
+        if not self.drawable.has_alpha():
+            alpha = b"\xff" * (width * height)
+        else:
+            scale = width / w
+            rect = Gegl.Rectangle.new(round(x * scale), round(y * scale), width, height)
+            alpha = bytes(
+                self.drawable.get_buffer().get(rect, scale, "A u8", Gegl.AbyssPolicy.CLAMP)
+            )
+        out = bytearray(width * height * 4)
+        for c in range(3):
+            out[c::4] = rgb[c::3]
+        out[3::4] = alpha
+        return bytes(out)
+
+    def remove(self) -> None:
+        """Take the preview away and give the image its undo back."""
+        if self.layer is not None:
+            with contextlib.suppress(Exception):  # the painter may have deleted it
+                self.image.remove_layer(self.layer)
+            self.layer = None
+        if self.frozen:
+            self.image.undo_thaw()
+            self.frozen = False
+        Gimp.displays_flush()

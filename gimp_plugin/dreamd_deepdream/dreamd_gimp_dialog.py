@@ -19,6 +19,7 @@ import dreamd_gimp_daemon as daemon
 import dreamd_gimp_memory as memory
 import dreamd_gimp_params as procedure_args
 import gi
+from dreamd_gimp_draft import EstimateAndDraft
 
 gi.require_version("Gimp", "3.0")
 gi.require_version("GimpUi", "3.0")
@@ -59,15 +60,19 @@ def fetch_catalogue(protocol: Any, endpoint: str | None) -> tuple[catalogue.Cata
     return catalogue.Catalogue.from_status(status), ""
 
 
-def run_dialog(procedure, config, protocol, endpoint, settings) -> bool:
+def run_dialog(procedure, config, protocol, endpoint, settings, canvas_part) -> bool:
     """Show the dialog; True when the painter pressed OK (``config`` then holds the values).
-    What it showed is kept either way (see dreamd_gimp_memory)."""
+    What it showed is kept either way (see dreamd_gimp_memory). ``canvas_part`` is (image,
+    drawable, rect, preview layer), for the estimate and the quick draft."""
     GimpUi.init(procedure_args.PROCEDURE_NAME)
     last_seed = memory.restore(config)
     dialog = GimpUi.ProcedureDialog.new(procedure, config, "DeepDream")
     view = DreamDialog(dialog, config, protocol, endpoint, settings, last_seed)
+    extra = EstimateAndDraft(view, *canvas_part)
+    dialog.get_content_area().pack_end(extra.row, False, False, 0)
     ok = bool(dialog.run())
-    view.report("closed", ok=ok)
+    view.report("closed", ok=ok, estimate=extra.label.get_text())
+    extra.close()
     memory.remember(config)
     dialog.destroy()
     return ok

@@ -63,10 +63,14 @@ def run(
     started: float,
     should_stop: Callable[[], bool] = lambda: False,
     pump: Callable[[], None] = lambda: None,
+    preview: Any = None,
+    on_preview: Callable[[Any], None] | None = None,
 ) -> Any:
     """The dream's result. The request runs in a thread; this (GIMP's) thread moves the
     bar every :data:`TICK` seconds from a :class:`progress.DreamProgress`, calls ``pump``
-    (a window's events) and cancels the job when ``should_stop()`` turns true."""
+    (a window's events), hands the newest of the daemon's pictures (with ``preview``, a
+    ``protocol.Preview``) to ``on_preview``, and cancels the job when ``should_stop()``
+    turns true."""
     events: queue.Queue[Any] = queue.Queue()
     cancel = threading.Event()
     outcome: dict[str, Any] = {}
@@ -81,6 +85,7 @@ def run(
                 model=model or None,
                 on_progress=events.put,
                 cancel=cancel,
+                preview=preview,
             )
         except BaseException as exc:
             outcome["error"] = exc
@@ -98,6 +103,7 @@ def run(
     Gimp.progress_set_text("DeepDream: waiting for dreamd…")
     shown_text, shown_fraction, finished = "", -1.0, False
     while not finished:
+        picture = None
         try:
             event = events.get(timeout=TICK)
             while True:  # take every message that is already there, keep the newest
@@ -105,9 +111,12 @@ def run(
                     finished = True
                     break
                 tracker.update(event.done, event.total, event.octave, event.octaves, now())
+                picture = getattr(event, "preview", None) or picture
                 event = events.get_nowait()
         except queue.Empty:
             pass
+        if picture is not None and on_preview is not None and not cancel.is_set():
+            on_preview(picture)
         pump()
         if should_stop() and not cancel.is_set():
             cancel.set()

@@ -1,0 +1,59 @@
+"""The small window a dream runs in when GIMP has a display: GIMP's own progress (bar and
+text, redirected here by a GimpUi.ProgressBar) and a Cancel button that the plug-in handles.
+
+Why not GIMP's status-bar progress: its cancel button ends the plug-in's process at once,
+so the preview layer on the canvas could not be taken away. Here Cancel stops the dream,
+removes the preview and leaves the image as it was.
+
+GIMP-only (imported by ``dreamd_deepdream.py`` for interactive and Repeat runs).
+"""
+
+from __future__ import annotations
+
+import dreamd_gimp_params as procedure_args
+import gi
+
+gi.require_version("GimpUi", "3.0")
+gi.require_version("Gtk", "3.0")
+from gi.repository import GimpUi, Gtk  # noqa: E402
+
+
+class ProgressWindow:
+    def __init__(self, title: str) -> None:
+        GimpUi.init(procedure_args.PROCEDURE_NAME)
+        self.cancelled = False
+        self.window = Gtk.Window(title=title)
+        self.window.set_default_size(460, -1)
+        self.window.set_keep_above(True)
+        box = Gtk.Box(orientation=Gtk.Orientation.VERTICAL, spacing=8, margin=12)
+        self.bar = GimpUi.ProgressBar.new()  # GIMP's progress calls now draw here
+        self.bar.set_show_text(True)
+        box.pack_start(self.bar, False, False, 0)
+        self.note = Gtk.Label(xalign=0, wrap=True, max_width_chars=60)
+        self.note.get_style_context().add_class("dim-label")
+        box.pack_start(self.note, False, False, 0)
+        buttons = Gtk.ButtonBox(layout_style=Gtk.ButtonBoxStyle.END)
+        cancel = Gtk.Button.new_with_mnemonic("_Cancel")
+        cancel.connect("clicked", lambda _b: self.cancel())
+        buttons.pack_start(cancel, False, False, 0)
+        box.pack_start(buttons, False, False, 0)
+        self.window.add(box)
+        self.window.connect("delete-event", lambda *_a: self.cancel() or True)
+        self.window.show_all()
+        self.pump()
+
+    def cancel(self) -> None:
+        self.cancelled = True
+        self.note.set_text("Stopping…")
+
+    def say(self, text: str) -> None:
+        self.note.set_text(text)
+
+    def pump(self) -> None:
+        """Let the window draw and take clicks (the plug-in's thread runs no main loop)."""
+        while Gtk.events_pending():
+            Gtk.main_iteration_do(False)
+
+    def close(self) -> None:
+        self.window.destroy()
+        self.pump()
