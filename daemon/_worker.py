@@ -183,12 +183,18 @@ class Worker:
             model = engine.load_model(
                 self.model_name, self.device, self.weights, self.allow_download
             )
-            self._warm(model)
         except BaseException as exc:
             self.outbox.put(LoadFailed(self, exc))
             return
         self.model = model
         self.outbox.put(Ready(self, model, time.perf_counter() - started))
+        # Warmed after saying ready: a job sent meanwhile waits in the inbox for the
+        # warm-up, as it would have waited for the start, and everything else (status,
+        # layers, systemd's READY) answers a second or more sooner.
+        try:
+            self._warm(model)
+        except Exception as exc:  # a real job will meet it again and report it
+            log.warning("warm-up dream on %s failed: %s", self.device, exc)
         while True:
             job = self._inbox.get()
             if job is None:
