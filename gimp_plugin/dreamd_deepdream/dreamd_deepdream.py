@@ -203,10 +203,12 @@ class DeepDream(Gimp.PlugIn):
 
             window = ProgressWindow("DeepDream — dreaming")
             preview = preview or canvas.PreviewLayer(image, source, src.rect)
+        bar = window.bar if window else job.GimpBar()
         try:
-            Gimp.progress_init("DeepDream: connecting to dreamd…")
+            if window is None:
+                Gimp.progress_init("DeepDream: connecting to dreamd…")
             with protocol.Client(endpoint, name="gimp-dreamd_deepdream") as client:
-                hello = job.hello_or_start(client, protocol, settings)
+                hello = job.hello_or_start(client, protocol, settings, bar)
                 problem = daemon.size_problem(w, h, hello.get("limits") or {})
                 if problem:
                     raise daemon.PluginError(problem)
@@ -222,6 +224,7 @@ class DeepDream(Gimp.PlugIn):
                     pump=window.pump if window else (lambda: None),
                     preview=protocol.Preview(PREVIEW_SIDE, PREVIEW_EVERY) if preview else None,
                     on_preview=(lambda p: _show(preview, p)) if preview else None,
+                    bar=bar,
                 )
         finally:
             if preview is not None:
@@ -259,7 +262,8 @@ class DeepDream(Gimp.PlugIn):
         layer = canvas.add_result(
             image, src, out_bytes, name, (procedure_args.PARASITE_NAME, described.encode())
         )
-        Gimp.progress_update(1.0)
+        if window is None:
+            Gimp.progress_update(1.0)
         Gimp.displays_flush()
 
         retval = procedure.new_return_values(Gimp.PDBStatusType.SUCCESS, None)

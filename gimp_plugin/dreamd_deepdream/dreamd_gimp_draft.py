@@ -17,10 +17,10 @@ import dreamd_gimp_params as procedure_args
 import dreamd_gimp_pixels as pixels
 import dreamd_gimp_progress as progress
 import gi
+from dreamd_gimp_window import Bar
 
-gi.require_version("GimpUi", "3.0")
 gi.require_version("Gtk", "3.0")
-from gi.repository import GimpUi, GLib, Gtk  # noqa: E402
+from gi.repository import GLib, Gtk  # noqa: E402
 
 #: A draft's long side, in pixels.
 DRAFT_SIDE = 512
@@ -51,9 +51,9 @@ class EstimateAndDraft:
         self.row = Gtk.Box(orientation=Gtk.Orientation.HORIZONTAL, spacing=8, margin_top=6)
         self.label = Gtk.Label(xalign=0, wrap=True, max_width_chars=50)
         self.row.pack_start(self.label, True, True, 0)
-        self.bar = GimpUi.ProgressBar.new()
-        self.bar.set_no_show_all(True)
-        self.row.pack_start(self.bar, True, True, 0)
+        self.bar = Bar()
+        self.bar.widget.set_no_show_all(True)
+        self.row.pack_start(self.bar.widget, True, True, 0)
         self.button = Gtk.Button.new_with_mnemonic("_Quick draft")
         self.button.set_tooltip_text(
             f"Dream a copy at most {DRAFT_SIDE} pixels long with these settings and show it "
@@ -139,6 +139,7 @@ class EstimateAndDraft:
                 pump=_pump,
                 preview=protocol.Preview(DRAFT_SIDE, 1.0),
                 on_preview=lambda p: self.preview.show(bytes(p.data), p.width, p.height),
+                bar=self.bar,
             )
             self.preview.show(bytes(result.image.data), w, h)
             self.label.set_text("The draft is on the canvas (a temporary layer).")
@@ -154,7 +155,7 @@ class EstimateAndDraft:
         for response in (Gtk.ResponseType.OK, Gtk.ResponseType.CANCEL):
             dialog.set_response_sensitive(response, not busy)
         self.button.set_label("_Stop draft" if busy else "_Quick draft")
-        self.bar.set_visible(busy)
+        self.bar.widget.set_visible(busy)
         self.label.set_visible(not busy)
 
     def close(self) -> None:

@@ -23,7 +23,23 @@ from gi.repository import Gimp  # noqa: E402
 TICK = 0.25
 
 
-def hello_or_start(client: Any, protocol: Any, settings: dict[str, Any]) -> dict[str, Any]:
+class GimpBar:
+    """GIMP's own progress (the image window's status bar, or a script's caller). A
+    window of the plug-in's own offers the same three calls (dreamd_gimp_window)."""
+
+    def update(self, fraction: float) -> None:
+        Gimp.progress_update(fraction)
+
+    def pulse(self) -> None:
+        Gimp.progress_pulse()
+
+    def text(self, text: str) -> None:
+        Gimp.progress_set_text(text)
+
+
+def hello_or_start(
+    client: Any, protocol: Any, settings: dict[str, Any], bar: Any = None
+) -> dict[str, Any]:
     """Say hello; when the daemon is unreachable and the installer recorded how to start it,
     start it and wait for it (up to ``start_timeout`` seconds, 120 by default)."""
 
@@ -39,7 +55,8 @@ def hello_or_start(client: Any, protocol: Any, settings: dict[str, Any]) -> dict
     except protocol.Unreachable:
         if not settings.get("start_command"):
             raise
-    Gimp.progress_set_text("DeepDream: starting dreamd (it loads its model first)…")
+    bar = bar or GimpBar()
+    bar.text("DeepDream: starting dreamd (it loads its model first)…")
     daemon.start_daemon(settings)
     deadline = time.monotonic() + float(settings.get("start_timeout", 120))
     while True:
@@ -48,7 +65,7 @@ def hello_or_start(client: Any, protocol: Any, settings: dict[str, Any]) -> dict
         except protocol.Unreachable:
             if time.monotonic() > deadline:
                 raise
-            Gimp.progress_pulse()
+            bar.pulse()
             time.sleep(0.5)
 
 
@@ -65,12 +82,14 @@ def run(
     pump: Callable[[], None] = lambda: None,
     preview: Any = None,
     on_preview: Callable[[Any], None] | None = None,
+    bar: Any = None,
 ) -> Any:
     """The dream's result. The request runs in a thread; this (GIMP's) thread moves the
     bar every :data:`TICK` seconds from a :class:`progress.DreamProgress`, calls ``pump``
     (a window's events), hands the newest of the daemon's pictures (with ``preview``, a
     ``protocol.Preview``) to ``on_preview``, and cancels the job when ``should_stop()``
-    turns true."""
+    turns true. ``bar``: where the progress goes (GIMP's own by default)."""
+    bar = bar or GimpBar()
     events: queue.Queue[Any] = queue.Queue()
     cancel = threading.Event()
     outcome: dict[str, Any] = {}
@@ -100,7 +119,7 @@ def run(
     )
     thread = threading.Thread(target=work, name="dreamd-job", daemon=True)
     thread.start()
-    Gimp.progress_set_text("DeepDream: waiting for dreamd…")
+    bar.text("DeepDream: waiting for dreamd…")
     shown_text, shown_fraction, finished = "", -1.0, False
     while not finished:
         picture = None
@@ -120,26 +139,26 @@ def run(
         pump()
         if should_stop() and not cancel.is_set():
             cancel.set()
-            Gimp.progress_set_text("DeepDream: cancelling…")
+            bar.text("DeepDream: cancelling…")
             continue
         if finished or cancel.is_set():
             continue
         t = now()
         fraction = tracker.fraction(t)
         if fraction > shown_fraction:
-            Gimp.progress_update(fraction)
+            bar.update(fraction)
             shown_fraction = fraction
         elif shown_fraction <= 0.0:
-            Gimp.progress_pulse()  # queued or starting: show that it is alive
+            bar.pulse()  # queued or starting: show that it is alive
         text = tracker.text(t)
         if text != shown_text:
-            Gimp.progress_set_text(text)
+            bar.text(text)
             shown_text = text
     thread.join()
     if "error" in outcome:
         raise outcome["error"]
-    Gimp.progress_update(1.0 - progress.FINISHING)
-    Gimp.progress_set_text("DeepDream: adding the layer…")
+    bar.update(1.0 - progress.FINISHING)
+    bar.text("DeepDream: adding the layer…")
     return outcome["result"]
 
 

@@ -1,5 +1,6 @@
-"""The small window a dream runs in when GIMP has a display: GIMP's own progress (bar and
-text, redirected here by a GimpUi.ProgressBar) and a Cancel button that the plug-in handles.
+"""The small window a dream runs in when GIMP has a display: the progress (bar and text:
+where the dream is, how long it has run, about how long it still needs) and a Cancel
+button that the plug-in handles.
 
 Why not GIMP's status-bar progress: its cancel button ends the plug-in's process at once,
 so the preview layer on the canvas could not be taken away. Here Cancel stops the dream,
@@ -18,6 +19,23 @@ gi.require_version("Gtk", "3.0")
 from gi.repository import GimpUi, Gtk  # noqa: E402
 
 
+class Bar:
+    """A Gtk progress bar and its text, with the three calls of ``dreamd_gimp_job.GimpBar``."""
+
+    def __init__(self) -> None:
+        self.widget = Gtk.ProgressBar(show_text=True)
+        self.widget.set_text("")
+
+    def update(self, fraction: float) -> None:
+        self.widget.set_fraction(max(0.0, min(1.0, fraction)))
+
+    def pulse(self) -> None:
+        self.widget.pulse()
+
+    def text(self, text: str) -> None:
+        self.widget.set_text(text.removeprefix("DeepDream: "))
+
+
 class ProgressWindow:
     def __init__(self, title: str) -> None:
         GimpUi.init(procedure_args.PROCEDURE_NAME)
@@ -26,9 +44,8 @@ class ProgressWindow:
         self.window.set_default_size(460, -1)
         self.window.set_keep_above(True)
         box = Gtk.Box(orientation=Gtk.Orientation.VERTICAL, spacing=8, margin=12)
-        self.bar = GimpUi.ProgressBar.new()  # GIMP's progress calls now draw here
-        self.bar.set_show_text(True)
-        box.pack_start(self.bar, False, False, 0)
+        self.bar = Bar()
+        box.pack_start(self.bar.widget, False, False, 0)
         self.note = Gtk.Label(xalign=0, wrap=True, max_width_chars=60)
         self.note.get_style_context().add_class("dim-label")
         box.pack_start(self.note, False, False, 0)

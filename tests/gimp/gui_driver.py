@@ -13,7 +13,10 @@ order, each one:
 - ``wait_file``: wait until this file exists (e.g. written by the batch script);
 - ``do``: actions in order: ``["key", "alt+l"]`` (xdotool key names, sent to that window),
   ``["type", "text"]``, ``["sleep", 0.5]``, ``["shot", PATH]`` (a PNG of that window),
-  ``["shot_root", PATH]`` (of the whole screen), ``["touch", PATH]``.
+  ``["shot_root", PATH]`` (of the whole screen), ``["touch", PATH]``, ``["names", PATH]``
+  (append the names of all visible windows to PATH as a JSON line: GIMP's image window
+  says how many layers the image has), ``["wait_name", REGEX]`` (until a window's name
+  matches).
 
 Writes ``work/driver.log``. Exit status 0 when the report was written.
 """
@@ -120,6 +123,17 @@ def drive(job, work, xvfb_log, script, gimp_log) -> int:
                     screenshot(xid if action == "shot" else None, arg)
                 elif action == "touch":
                     Path(arg).touch()
+                elif action == "wait_name":
+                    while not windows(arg):
+                        if gimp.poll() is not None or time.monotonic() > deadline:
+                            log(work, f"step {n}: no window named {arg!r}")
+                            return 1
+                        time.sleep(0.25)
+                elif action == "names":
+                    ids = xdotool("search", "--onlyvisible", "--name", ".").split()
+                    names = [xdotool("getwindowname", w) for w in ids]
+                    with open(arg, "a") as f:
+                        f.write(json.dumps(names) + "\n")
                 log(work, f"step {n}: {action} {arg}")
             if xid is not None:
                 while xid in windows(step["window"]):

@@ -3,7 +3,8 @@ shows, typos flagged before OK, values kept after Cancel and after a failed drea
 
 One GIMP session runs five dreams in a row (batch_dialog.py):
 
-1. the dialog opens with some values; Help; a typo goes into Layer; Cancel;
+1. the dialog opens with some values; Help; a quick draft shows on the canvas; a typo
+   goes into Layer; Cancel (the draft goes too);
 2. a fresh call: the dialog shows what was there at Cancel, typo included (OK greyed out);
    the layer is fixed; OK;
 3. Repeat (WITH_LAST_VALS): the same again, no dialog;
@@ -42,6 +43,9 @@ def session(gimp, share, gimp_profile, dreamd_endpoint, images):
                 ["shot", "{work}/dialog.png"],
                 ["key", "alt+h"],
                 ["sleep", 2.0],
+                ["key", "alt+q"],
+                ["wait_name", r"\(.*2 layers\)"],
+                ["names", "{work}/names.jsonl"],
                 ["key", "alt+e"],
                 ["key", "ctrl+a"],
                 ["type", "blok10"],
@@ -146,3 +150,11 @@ def test_help_opens_the_page_installed_with_the_plugin(session):
     opened = (session.work / "opened-urls").read_text().split()
     assert opened, session.output
     assert opened[0].endswith("/plug-ins/dreamd_deepdream/help/en/index.html"), opened
+
+
+def test_quick_draft_shows_on_the_canvas_and_goes_on_cancel(session):
+    """The draft is a temporary layer (the image window counted 2 layers while the dialog
+    was open); after Cancel the image has its one layer again."""
+    seen = (session.work / "names.jsonl").read_text()
+    assert "2 layers" in seen
+    assert session.report["runs"][0]["layers"] == ["Background"]
