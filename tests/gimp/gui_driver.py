@@ -16,7 +16,8 @@ order, each one:
   ``["shot_root", PATH]`` (of the whole screen), ``["touch", PATH]``, ``["names", PATH]``
   (append the names of all visible windows to PATH as a JSON line: GIMP's image window
   says how many layers the image has), ``["wait_name", REGEX]`` (until a window's name
-  matches).
+  matches), ``["move", "REGEX X Y"]``, ``["resize", "REGEX W H"]`` (the first window whose
+  name matches).
 
 Writes ``work/driver.log``. Exit status 0 when the report was written.
 """
@@ -129,6 +130,10 @@ def drive(job, work, xvfb_log, script, gimp_log) -> int:
                             log(work, f"step {n}: no window named {arg!r}")
                             return 1
                         time.sleep(0.25)
+                elif action in ("move", "resize"):
+                    pattern, a, b = arg.rsplit(" ", 2)
+                    for w in windows(pattern)[:1]:
+                        xdotool("windowmove" if action == "move" else "windowsize", w, a, b)
                 elif action == "names":
                     ids = xdotool("search", "--onlyvisible", "--name", ".").split()
                     names = [xdotool("getwindowname", w) for w in ids]
