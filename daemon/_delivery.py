@@ -88,8 +88,13 @@ class Delivery:
         steps = job.params.steps_per_octave * job.params.iterations
         octaves = max(1, total // steps) if steps else 1
         job.last_sent = time.monotonic()
+        picture = None
+        if job.preview_frame is not None:  # sent once, with the next progress
+            data, width, height = job.preview_frame
+            picture = protocol.Image.raw(data, width, height, 3, "u8")
+            job.preview_frame = None
         frames = protocol.encode_reply(
-            protocol.Progress(job.id, done, total, max(0, octave - 1), octaves, step),
+            protocol.Progress(job.id, done, total, max(0, octave - 1), octaves, step, picture),
             server=SERVER_ID,
         )
         # Progress may be dropped when the client is not reading: a newer one follows.

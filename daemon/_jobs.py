@@ -16,7 +16,7 @@ from dreamd import protocol
 from ._delivery import SERVER_ID
 from ._log import log
 from ._queue import ClientKey, Job, State
-from ._worker import Calibrated, Failed, Finished, LoadFailed, Progress
+from ._worker import Calibrated, Failed, Finished, LoadFailed, PreviewReady, Progress
 
 if TYPE_CHECKING:
     from ._server import Server
@@ -61,6 +61,11 @@ def on_event(server: Server, event: object) -> None:
     if isinstance(event, Progress):
         job = event.job
         if job.state is State.RUNNING and not job.cancel.is_set():
+            server.delivery.progress(job)
+    elif isinstance(event, PreviewReady):
+        job = event.job
+        if job.state is State.RUNNING and not job.cancel.is_set():
+            job.preview_frame = (event.data, event.width, event.height)
             server.delivery.progress(job)
     elif isinstance(event, Finished):
         _worker_done(server, event.job)

@@ -76,6 +76,10 @@ class Job:
     cancel_reason: str = ""
     #: its client is gone: whatever the job ends with goes to nobody
     orphaned: bool = False
+    #: protocol 1.1: the client asked for pictures of the dream as it forms
+    preview: protocol.Preview | None = None
+    #: the newest such picture not sent yet: (8-bit RGB bytes, width, height)
+    preview_frame: tuple[bytes, int, int] | None = None
 
     def request_cancel(self, code: protocol.ErrorCode, reason: str) -> None:
         """Ask the job to stop; the first reason given is the one reported."""

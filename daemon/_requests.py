@@ -103,6 +103,7 @@ def _submit(server: Server, client: Connection, req: protocol.DreamRequest) -> N
         guide=req.guide,
         style=req.style,
         fingerprint=fingerprint,
+        preview=req.preview,
     )
     server.jobs[job.id] = job
     client.jobs.add(job.id)

@@ -55,6 +55,16 @@ class Progress:
 
 
 @dataclass
+class PreviewReady:
+    """A picture of the dream as it stands, for a job that asked (8-bit RGB)."""
+
+    job: Job
+    data: bytes
+    width: int
+    height: int
+
+
+@dataclass
 class Finished:
     job: Job
     descriptor: dict[str, Any]
@@ -83,10 +93,17 @@ class Failed:
     field: str | None = None
 
 
-Event = Ready | LoadFailed | Progress | Finished | Failed | Calibrated
+Event = Ready | LoadFailed | Progress | PreviewReady | Finished | Failed | Calibrated
 
 #: Put in a worker's inbox: measure its speed (:class:`Calibrated`) before the next job.
 CALIBRATE = "calibrate"
+
+
+def _engine_previews() -> bool:
+    # Until the engine's dream() takes on_preview (it is being changed alongside).
+    import inspect
+
+    return "on_preview" in inspect.signature(engine.dream).parameters
 
 
 class Outbox:
@@ -246,6 +263,13 @@ class Worker:
                     "the style image contains NaN or infinite values",
                     "style",
                 )
+            previews: dict[str, Any] = {}
+            if job.preview is not None and _engine_previews():
+                previews = {
+                    "on_preview": lambda picture: self._preview(job, picture),
+                    "preview_side": job.preview.max_side,
+                    "preview_every": job.preview.interval,
+                }
             result = engine.dream(
                 model,
                 image,
@@ -254,6 +278,7 @@ class Worker:
                 style=style,
                 on_progress=on_progress,
                 should_cancel=job.cancel.is_set,
+                **previews,
             )
             descriptor, frame = self.encode(result.image, job.reply_form)
             work = None
@@ -274,6 +299,11 @@ class Worker:
             [*notes, *result.notes],
             work,
         )
+
+    def _preview(self, job: Job, picture: np.ndarray) -> None:
+        rgb = np.clip(np.rint(picture[..., :3] * 255.0), 0, 255).astype(np.uint8)
+        height, width = rgb.shape[:2]
+        self.outbox.put(PreviewReady(job, rgb.tobytes(), width, height))
 
     def _failure(self, job: Job, exc: BaseException) -> Failed:
         # engine.dream turns the device's out-of-memory errors into engine.OutOfMemory
