@@ -112,6 +112,8 @@ class DeepDream(Gimp.PlugIn):
         )
         for prop, _key, default, lo, hi, nick, blurb in procedure_args.STYLE_ARGUMENTS:
             procedure.add_double_argument(prop, nick, blurb, lo, hi, default, READWRITE)
+        for prop, _key, default, lo, hi, nick, blurb in procedure_args.LATER_ARGUMENTS:
+            procedure.add_int_argument(prop, nick, blurb, lo, hi, default, READWRITE)
         procedure.add_layer_return_value(
             "dream-layer", "Dream layer", "The new layer holding the dream", False, READWRITE
         )

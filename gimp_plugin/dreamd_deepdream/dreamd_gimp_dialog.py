@@ -31,7 +31,6 @@ SLIDER_LIMITS = {
     "step-size": (0.0, 6.0),
     "steps-per-octave": (1, 60),
     "iterations": (1, 8),
-    "octave-count": (1, 12),
     "octave-scale": (1.1, 2.0),
     "jitter": (0, 128),
     "style-weight": (0.0, 10.0),
@@ -94,11 +93,21 @@ class DreamDialog:
                 w.set_digits(DIGITS[prop])
             self.widgets[prop] = w
 
+        octaves = [(procedure_args.AUTO_OCTAVES, "Automatic (4 or more: big photos get more)")]
+        octaves += [(n, str(n)) for n in range(1, 17)]
+        dialog.get_int_combo("octave-count", _int_store(octaves))
+        details = [(0, "Full size")] + [
+            (n, f"{n} px on the long side") for n in procedure_args.DETAIL_SIZES if n
+        ]
+        dialog.get_int_combo("detail-size", _int_store(details))
+
         area = dialog.get_content_area()
         presets = self._presets_row()
         area.pack_start(presets, False, False, 0)
 
-        dream = dialog.fill_box("dream-box", ["step-size", "steps-per-octave", "iterations"])
+        dream = dialog.fill_box(
+            "dream-box", ["step-size", "steps-per-octave", "iterations", "detail-size"]
+        )
         dream.pack_start(self._seed_row(), False, False, 0)
         pickers = self._pickers()
         dream.pack_start(pickers, False, False, 0)
@@ -351,6 +360,16 @@ class DreamDialog:
         }
         with open(path, "a", encoding="utf-8") as f:
             f.write(json.dumps(line) + "\n")
+
+
+def _int_store(pairs: list[tuple[int, str]]) -> Any:
+    """A GimpIntStore of (value, label) rows, for GIMP's int combo fields."""
+    store = GimpUi.IntStore.new([label for _value, label in pairs])
+    it = store.get_iter_first()
+    for value, _label in pairs:
+        store.set_value(it, GimpUi.IntStoreColumns.VALUE, value)
+        it = store.iter_next(it)
+    return store
 
 
 def _walk(widget: Gtk.Widget, out: list[dict[str, Any]]) -> None:

@@ -22,6 +22,10 @@ PARASITE_NAME = "dreamd-dream"
 #: GIMP help domain of the page installed with the plug-in (``help/en/gimp-help.xml``).
 HELP_DOMAIN = "dreamd-deepdream"
 
+#: The Octaves field's value that sends ``octave_count`` ``"auto"`` (protocol 1.1).
+AUTO_OCTAVES = 0
+OCTAVES_DEFAULT = 4
+
 #: (property name, params key, type, default, min, max, nick, blurb)
 ARGUMENTS: tuple[tuple[str, str, type, Any, Any, Any, str, str], ...] = (
     (
@@ -38,11 +42,12 @@ ARGUMENTS: tuple[tuple[str, str, type, Any, Any, Any, str, str], ...] = (
         "octave-count",
         "octave_count",
         int,
-        4,
-        1,
-        12,
+        OCTAVES_DEFAULT,
+        0,
+        32,
         "Octa_ves",
-        "Number of scales the image is dreamed at",
+        "Number of scales the image is dreamed at; 0: automatic (enough that the smallest "
+        "is near the size the network was made for, never fewer than 4)",
     ),
     (
         "octave-scale",
@@ -119,6 +124,23 @@ STYLE_ARGUMENTS: tuple[tuple[str, str, float, float, float, str, str], ...] = (
         "With a style: how much of each step keeps the layer's own content (lower: more style)",
     ),
 )
+#: Arguments added later, after the others so that scripts passing values by position keep
+#: working: (property name, params key, default, min, max, nick, blurb); 0 is "off".
+LATER_ARGUMENTS: tuple[tuple[str, str, int, int, int, str, str], ...] = (
+    (
+        "detail-size",
+        "detail_size",
+        0,
+        0,
+        65_536,
+        "Detail si_ze",
+        "Dream a copy this many pixels long and carry the detail it adds up to full size "
+        "(much faster on big photos); 0: dream at full size",
+    ),
+)
+#: The choices the dialog offers for the detail size (pixels on the long side; 0: full).
+DETAIL_SIZES = (0, 4096, 3072, 2048, 1536, 1024)
+
 #: The daemon never uses a style image larger than this (its default ``style_max_side``).
 STYLE_MAX_SIDE = 1024
 
@@ -142,6 +164,12 @@ def build_params(values: Mapping[str, Any]) -> dict[str, Any]:
     for prop, key, typ, default, _lo, _hi, _nick, _blurb in ARGUMENTS:
         v = values.get(prop, default)
         params[key] = typ(v)
+    if params["octave_count"] == AUTO_OCTAVES:
+        params["octave_count"] = "auto"
+    for prop, key, default, *_rest in LATER_ARGUMENTS:
+        v = int(values.get(prop, default) or 0)
+        if v:
+            params[key] = v
     if params["seed"] < 0:
         # Picked here rather than by the daemon so that the seed recorded in the layer's
         # name fits the dialog's Seed field and the dream can be repeated.
@@ -197,6 +225,7 @@ def argument_names() -> list[str]:
         "guide",
         "style",
         *(a[0] for a in STYLE_ARGUMENTS),
+        *(a[0] for a in LATER_ARGUMENTS),
     ]
 
 
@@ -278,6 +307,7 @@ def memory_values(text: str | bytes | None, session: int) -> tuple[dict[str, Any
         raw = {}
     ranges = {a[0]: (a[2], a[4], a[5]) for a in ARGUMENTS}
     ranges.update({a[0]: (float, a[3], a[4]) for a in STYLE_ARGUMENTS})
+    ranges.update({a[0]: (int, a[3], a[4]) for a in LATER_ARGUMENTS})
     out: dict[str, Any] = {}
     for key, value in raw.items():
         if key in ("model", "layer") and isinstance(value, str):

@@ -55,9 +55,13 @@ class ProgressWindow:
         buttons.pack_start(cancel, False, False, 0)
         box.pack_start(buttons, False, False, 0)
         self.window.add(box)
-        self.window.connect("delete-event", lambda *_a: self.cancel() or True)
+        self.window.connect("delete-event", self._closing)
         self.window.show_all()
         self.pump()
+
+    def _closing(self, *_args: object) -> bool:
+        self.cancel()
+        return True  # stays open until the dream has stopped
 
     def cancel(self) -> None:
         self.cancelled = True

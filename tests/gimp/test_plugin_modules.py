@@ -90,7 +90,22 @@ def test_style_params():
     values["style"] = object()  # a drawable
     params = procedure_args.build_params(values)
     assert (params["style_weight"], params["content_weight"]) == (2.0, 0.5)
-    assert procedure_args.argument_names()[-3:] == ["style", "style-weight", "content-weight"]
+    assert procedure_args.argument_names()[-4:] == [
+        "style",
+        "style-weight",
+        "content-weight",
+        "detail-size",
+    ]
+
+
+def test_auto_octaves_and_detail_size():
+    values = {a[0]: a[3] for a in procedure_args.ARGUMENTS}
+    values.update({"seed": 3, "octave-count": procedure_args.AUTO_OCTAVES, "detail-size": 2048})
+    params = procedure_args.build_params(values)
+    assert params["octave_count"] == "auto" and params["detail_size"] == 2048
+    values.update({"octave-count": 6, "detail-size": 0})
+    params = procedure_args.build_params(values)
+    assert params["octave_count"] == 6 and "detail_size" not in params
 
 
 def test_presets_set_known_arguments_within_range():
