@@ -81,7 +81,14 @@ def _submit(server: Server, client: Connection, req: protocol.DreamRequest) -> N
         log.info("job %s: resent its result to %s", req.id, who(client.key))
         return
     _check_model(server, req.model)
-    params = dream_params(req.params, model, styled=req.style is not None)
+    params = dream_params(req.params, model, styled=bool(req.styles))
+    if params.style_blend and req.styles and len(params.style_blend) != len(req.styles):
+        raise JobError(
+            ErrorCode.BAD_VALUE,
+            f"{len(req.styles)} style image(s) need as many style_blend weights, "
+            f"got {len(params.style_blend)}",
+            "params.style_blend",
+        )
     _images.check_file(req.image)
     if len(server.scheduler) >= server.config.max_queue:
         raise JobError(
@@ -208,7 +215,7 @@ def _fingerprint(req: protocol.DreamRequest) -> tuple[Any, ...]:
     return (
         image(req.image),
         image(req.guide),
-        image(req.style),
+        tuple(image(s) for s in req.styles),
         repr(sorted(req.params.items())),
         req.priority,
     )

@@ -256,13 +256,15 @@ class Worker:
                 raise engine.Cancelled("cancelled before it started")
             image, notes = self.decode(job.image, "image")
             guide = self.decode(job.guide, "guide")[0] if job.guide is not None else None
-            style = self.decode(job.style, "style")[0] if job.style is not None else None
-            if style is not None and not np.isfinite(style).all():
-                raise JobError(
-                    protocol.ErrorCode.BAD_IMAGE,
-                    "the style image contains NaN or infinite values",
-                    "style",
-                )
+            styles = _styles(job.style)
+            style = [self.decode(s, where)[0] for where, s in styles] or None
+            for (where, _), pixels in zip(styles, style or (), strict=True):
+                if not np.isfinite(pixels).all():
+                    raise JobError(
+                        protocol.ErrorCode.BAD_IMAGE,
+                        "the style image contains NaN or infinite values",
+                        where,
+                    )
             previews: dict[str, Any] = {}
             if job.preview is not None and _engine_previews():
                 previews = {
@@ -320,3 +322,13 @@ class Worker:
         if isinstance(exc, (KeyboardInterrupt, SystemExit)):
             raise exc
         return Failed(job, code, message, fld)
+
+
+def _styles(style: Any) -> list[tuple[str, Any]]:
+    """A job's style images with the field each one's errors name: ``style`` for one,
+    ``style[i]`` for the entries of an array (protocol 1.1)."""
+    if style is None:
+        return []
+    if isinstance(style, tuple):
+        return [(f"style[{i}]", s) for i, s in enumerate(style)]
+    return [("style", style)]

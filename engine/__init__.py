@@ -26,7 +26,7 @@ from ._errors import (
 )
 from ._image import from_float, to_float
 from ._layers import content_layer, dream_layers, resolve_layers, style_layers
-from ._params import DreamParams, LayerSpec
+from ._params import STYLE_DEFAULTS, DreamParams, LayerSpec
 from ._plan import (
     MAX_AUTO_OCTAVES,
     MIN_AUTO_OCTAVES,
@@ -54,6 +54,7 @@ _NEEDS_TORCH = {
     "DreamResult": "._dream",
     "dream": "._dream",
     "style_distance": "._dream",
+    "content_distance": "._dream",
     "device_info": "._devices",
     "inventory": "._inventory",
     "resolve_device": "._devices",
@@ -62,8 +63,8 @@ _NEEDS_TORCH = {
 
 if TYPE_CHECKING:
     from ._devices import device_info, resolve_device, resolve_devices
+    from ._dream import DreamResult, content_distance, dream, style_distance
     from ._inventory import inventory
-    from ._dream import DreamResult, dream, style_distance
     from .models import (
         AUTO,
         CAFFE_MODELS,
@@ -93,6 +94,7 @@ __all__ = [
     "MIN_AUTO_OCTAVES",
     "MODEL_NAMES",
     "NATIVE_SIDE",
+    "STYLE_DEFAULTS",
     "Cancelled",
     "DeviceUnavailable",
     "DreamModel",
@@ -113,6 +115,7 @@ __all__ = [
     "WeightsUnavailable",
     "auto_octave_count",
     "cached_weights",
+    "content_distance",
     "content_layer",
     "device_info",
     "dream",

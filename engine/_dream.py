@@ -11,19 +11,18 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 import torch.nn.functional as F
-from torch import Tensor
 
-from . import _image, _precision, _tiles
+from . import _colour, _image, _precision, _tiles
 from ._catalogue import Layer
 from ._devices import release_cached_memory
 from ._errors import Cancelled, InvalidParams, OutOfMemory
-from ._layers import content_layer, dream_layers, style_layers
+from ._layers import content_layer, dream_layers, resolve_layers, style_layers
 from ._objective import Target
 from ._params import DreamParams
 from ._stepper import Stepper
+from ._style import StyleOctave, prepare_styles, resize, set_style_targets
 from ._terms import ContentTerm, DreamTerm, Group, StyleTerm, gram
-from .models import DreamModel
-from .models._base import min_input_side
+from .models import DreamModel, min_input_side
 
 ProgressFn = Callable[[int, int, int, int], None]
 CancelFn = Callable[[], bool]
@@ -73,7 +72,7 @@ def dream(
     params: DreamParams | None = None,
     *,
     guide: np.ndarray | None = None,
-    style: np.ndarray | None = None,
+    style: np.ndarray | Sequence[np.ndarray] | None = None,
     on_progress: ProgressFn | None = None,
     should_cancel: CancelFn | None = None,
 ) -> DreamResult:
@@ -84,9 +83,11 @@ def dream(
         image: float32 (H, W, C) in [0, 1], C = 1 (gray), 2 (gray+alpha), 3 (RGB), 4 (RGBA).
         params: :class:`DreamParams`; defaults are the original notebook's.
         guide: optional float32 (H', W', C') image whose features the dream moves towards.
-        style: optional float32 image whose style (Gram matrices of its features) the
-            result takes on, keeping ``image``'s content: Gatys-style transfer on the same
-            octaves and tiles. Dream layers given in ``params.layers`` are climbed too.
+        style: optional float32 image (or several, blended by ``params.style_blend``)
+            whose style (Gram matrices of its features) the result takes on, keeping
+            ``image``'s content: Gatys-style transfer on the same octaves and tiles, moved
+            by ``params.style_optimizer``. Dream layers given in ``params.layers`` are
+            climbed too, by the notebook's step.
         on_progress: ``(done, total, octave, step)`` after every step; octave and step
             count from 1, octave 1 being the smallest.
         should_cancel: polled before every step; when it returns true, :class:`Cancelled`
@@ -115,7 +116,7 @@ def _dream(
     image: np.ndarray,
     params: DreamParams | None,
     guide: np.ndarray | None,
-    style: np.ndarray | None,
+    style: np.ndarray | Sequence[np.ndarray] | None,
     on_progress: ProgressFn | None,
     should_cancel: CancelFn | None,
 ) -> DreamResult:
@@ -125,50 +126,85 @@ def _dream(
     device = model.device
     h, w = parts.rgb.shape[:2]
     precision = _precision.resolve(params.precision, device, h * w)
-    seed = params.seed if params.seed is not None else random.SystemRandom().randrange(2**63)
+    # Drawn below 2**53: exact in JSON and JavaScript, so any client can send it back.
+    seed = params.seed if params.seed is not None else random.SystemRandom().randrange(2**53)
     params = params.with_(seed=seed)
     notes: list[str] = []
     if parts.clipped:
         notes.append("input values outside [0, 1] were clipped")
 
-    groups = _groups(model, params, guide, style is not None, precision)
+    styles = _as_list(style)
+    # Layers by canonical name, defaults filled in: what the result records is what ran.
+    params = resolve_layers(model.catalogue, params, styled=bool(styles))
+    dream_group, style_groups = _groups(model, params, guide, bool(styles), precision)
+    groups = ([dream_group] if dream_group is not None else []) + style_groups
     layers = [lay for g in groups for lay in g.layers]
     base = torch.from_numpy(parts.rgb).to(device).permute(2, 0, 1)[None]
     base = base.contiguous(memory_format=torch.channels_last)
+    colour = None
+    if styles and params.keep_colors:
+        # luminance-only transfer (Gatys et al. 2016): photo and styles become gray pictures
+        # of their lightness; the photo's own a*, b* are put back at the end
+        colour = _colour.rgb_to_lab(base)
+        base = _colour.lightness_gray(colour[:, :1]).contiguous(memory_format=torch.channels_last)
 
     sizes, upscaled = _octave_sizes(model, layers, base.shape[-2:], params, notes)
     if upscaled is not None:
         base = F.interpolate(base, size=upscaled, mode="bicubic", align_corners=False)
-    style_image = (
-        _style_image(style, base.shape[-2:], params, device) if style is not None else None
+    prepared = (
+        prepare_styles(
+            styles, base.shape[-2:], params, device, None if colour is None else colour[:, :1]
+        )
+        if styles
+        else None
     )
     rng = random.Random(seed)
     total = params.iterations * len(sizes) * params.steps_per_octave
     done = 0
-    stepper = Stepper(
-        model, groups, precision, params.tile_size, _tiles.tile_budget(device, precision)
-    )
-    quantum = stepper.jitter_quantum
-    content_pyramid = [_resize(base, s, antialias=True) for s in sizes]
+    budget = _tiles.tile_budget(device, precision)
+    optimised = prepared is not None and params.style_optimizer != "step"
+    if optimised:
+        # the style's optimiser on style and content; the dream, if any, by the notebook's step
+        stepper = Stepper(model, style_groups, precision, params.tile_size, budget)
+        dreamer = (
+            Stepper(model, [dream_group], precision, params.tile_size, budget)
+            if dream_group is not None
+            else None
+        )
+    else:
+        stepper = Stepper(model, groups, precision, params.tile_size, budget)
+        dreamer = None
+    quantum = stepper.jitter_quantum if dreamer is None else 1
+    content_pyramid = [resize(base, s, antialias=True) for s in sizes]
     x = base
     for _ in range(params.iterations):
-        pyramid = [_resize(x, s, antialias=True) for s in sizes]
+        pyramid = [resize(x, s, antialias=True) for s in sizes]
         detail = torch.zeros_like(pyramid[0])
         for octave, octave_base in enumerate(pyramid, start=1):
             if detail.shape[-2:] != octave_base.shape[-2:]:
-                detail = _resize(detail, octave_base.shape[-2:], antialias=False)
+                detail = resize(detail, octave_base.shape[-2:], antialias=False)
             img = (octave_base + detail).clamp_(0.0, 1.0)
-            if style_image is not None:
-                _set_style_targets(model, groups, style_image, octave_base, base, precision)
+            run = None
+            if prepared is not None:
+                set_style_targets(
+                    model, groups, prepared, octave_base.shape[-1] / base.shape[-1], precision
+                )
                 stepper.set_content(content_pyramid[octave - 1])
+                if optimised:
+                    run = StyleOctave(stepper, params, img, content_pyramid[octave - 1])
             for step in range(1, params.steps_per_octave + 1):
                 if should_cancel is not None and should_cancel():
                     raise Cancelled("dream cancelled")
-                oy, ox = (
-                    rng.randint(-params.jitter, params.jitter) // quantum * quantum
-                    for _ in range(2)
-                )
-                img = stepper.step(img, oy, ox, params.step_size / 255.0)
+                if run is not None:
+                    img = run.step()
+                if run is None or dreamer is not None:
+                    oy, ox = (
+                        rng.randint(-params.jitter, params.jitter) // quantum * quantum
+                        for _ in range(2)
+                    )
+                    img = (dreamer or stepper).step(img, oy, ox, params.step_size / 255.0)
+                    if run is not None:
+                        run.moved(img)
                 done += 1
                 if on_progress is not None:
                     on_progress(done, total, octave, step)
@@ -176,6 +212,8 @@ def _dream(
         x = img
     if upscaled is not None:
         x = F.interpolate(x, size=(h, w), mode="area")
+    if colour is not None:
+        x = _colour.lab_to_rgb(torch.cat([_colour.rgb_to_lab(x)[:, :1], colour[:, 1:]], dim=1))
     rgb = x[0].permute(1, 2, 0).float().cpu().numpy()
     if stepper.shrunk_to is not None:
         notes.append(f"tile size reduced to {stepper.shrunk_to} after running out of memory")
@@ -183,7 +221,7 @@ def _dream(
         image=_image.join(rgb, parts),
         model=model.name,
         layers=list(dict.fromkeys(lay.name for lay in layers)),
-        params=params,
+        params=params.with_(octave_count=len(sizes)),  # as run: fewer for a small image
         seed=seed,
         octave_count=len(sizes),
         precision=precision,
@@ -200,60 +238,27 @@ def _groups(
     guide: np.ndarray | None,
     styled: bool,
     precision: str,
-) -> list[Group]:
+) -> tuple[Group | None, list[Group]]:
     """The step's goals: the dream (unless a style transfer has no dream layers given),
-    and with a style image the style and content groups."""
+    and with a style image the style and content groups (those of weight 0 left out)."""
     cat = model.catalogue
-    groups = []
+    dream = None
     if not styled or params.layers:
-        groups.append(Group("dream", [DreamTerm(_targets(model, params, guide, precision))], 1.0))
-    if styled:
-        style = StyleTerm(style_layers(cat, params), [])
-        content = ContentTerm(content_layer(cat, params))
-        groups.append(Group("style", [style], params.style_weight))
-        groups.append(Group("content", [content], params.content_weight))
-    return [g for g in groups if g.weight != 0] or groups[:1]
+        dream = Group("dream", [DreamTerm(_targets(model, params, guide, precision))], 1.0)
+    if not styled:
+        return dream, []
+    style = Group("style", [StyleTerm(style_layers(cat, params), [])], params.style_weight)
+    content = Group("content", [ContentTerm(content_layer(cat, params))], params.content_weight)
+    kept = [g for g in (style, content) if g.weight != 0]
+    return dream, kept or ([] if dream is not None else [style])
 
 
-def _style_image(
-    style: np.ndarray, size: Sequence[int], params: DreamParams, device: torch.device
-) -> Tensor:
-    """The style image scaled to the content's area (its textures keep their scale
-    relative to the picture), capped at ``style_max_side``."""
-    s = _image.split(style).rgb
-    h, w = s.shape[:2]
-    f = math.sqrt(size[0] * size[1] / (h * w))
-    f = min(f, params.style_max_side / max(h, w))
-    t = torch.from_numpy(s).to(device).permute(2, 0, 1)[None]
-    return _resize(t, (max(1, round(h * f)), max(1, round(w * f))), antialias=True)
-
-
-def _set_style_targets(
-    model: DreamModel,
-    groups: list[Group],
-    style: Tensor,
-    octave_base: Tensor,
-    base: Tensor,
-    precision: str,
-) -> None:
-    """Gram targets for this octave: the style image shrunk as much as the octave is."""
-    f = octave_base.shape[-1] / base.shape[-1]
-    h, w = style.shape[-2:]
-    scaled = _resize(style, (max(1, round(h * f)), max(1, round(w * f))), antialias=True)
-    for group in groups:
-        for term in group.terms:
-            if isinstance(term, StyleTerm):
-                need = min_input_side(model.net, term.layers, model.device)
-                if min(scaled.shape[-2:]) < need:
-                    scaled = _resize(style, _at_least(scaled.shape[-2:], need), antialias=True)
-                with torch.no_grad(), _precision.autocast(precision, model.device):
-                    feats = model.net.features(model.net.normalize(scaled), term.layers)
-                term.targets = [gram(a) / (a.shape[-1] * a.shape[-2] * a.shape[0]) for a in feats]
-
-
-def _at_least(size: Sequence[int], need: int) -> tuple[int, int]:
-    f = need / min(size)
-    return (math.ceil(size[0] * f), math.ceil(size[1] * f))
+def _as_list(style: np.ndarray | Sequence[np.ndarray] | None) -> list[np.ndarray]:
+    if style is None:
+        return []
+    if isinstance(style, np.ndarray):
+        return [style]
+    return list(style)
 
 
 def _targets(
@@ -269,7 +274,7 @@ def _targets(
     h, w = g.shape[:2]
     scale = min(1.0, params.guide_max_side / max(h, w))
     gt = torch.from_numpy(g).to(model.device).permute(2, 0, 1)[None]
-    gt = _resize(gt, (max(1, round(h * scale)), max(1, round(w * scale))), antialias=True)
+    gt = resize(gt, (max(1, round(h * scale)), max(1, round(w * scale))), antialias=True)
     need = max(min_input_side(model.net, [t.layer for t in targets], model.device), 1)
     if min(gt.shape[-2:]) < need:
         raise InvalidParams("guide", f"guide image is too small: at least {need}×{need} pixels")
@@ -319,27 +324,40 @@ def _octave_sizes(
     return sizes, upscaled
 
 
-def _resize(x: Tensor, size: Sequence[int], antialias: bool) -> Tensor:
-    if tuple(x.shape[-2:]) == tuple(size):
-        return x
-    return F.interpolate(
-        x, size=tuple(size), mode="bilinear", align_corners=False, antialias=antialias
-    ).contiguous(memory_format=torch.channels_last)
-
-
 def style_distance(
-    model: DreamModel, image: np.ndarray, style: np.ndarray, params: DreamParams | None = None
+    model: DreamModel,
+    image: np.ndarray,
+    style: np.ndarray | Sequence[np.ndarray],
+    params: DreamParams | None = None,
 ) -> float:
     """Mean over the style layers of ``‖G − S‖² / ‖S‖²``: how far ``image``'s style is from
-    ``style``'s (0 = identical Gram matrices), at the scale a style transfer uses."""
+    ``style``'s (0 = identical Gram matrices), at the scale a style transfer uses
+    (``style_scale``, ``style_max_side``); several styles are blended by ``style_blend``."""
     params = (params or DreamParams()).validated()
     rgb = torch.from_numpy(_image.split(image).rgb).to(model.device).permute(2, 0, 1)[None]
-    target = _style_image(style, rgb.shape[-2:], params, model.device)
+    prepared = prepare_styles(_as_list(style), rgb.shape[-2:], params, model.device)
     layers = style_layers(model.catalogue, params)
     term = StyleTerm(layers, [])
-    group = Group("style", [term], 1.0)
-    _set_style_targets(model, [group], target, rgb, rgb, "fp32")
+    set_style_targets(model, [Group("style", [term], 1.0)], prepared, 1.0, "fp32")
     with torch.no_grad():
         acts = model.net.features(model.net.normalize(rgb), layers)
     term.measure([gram(a) for a in acts], [a.shape[-1] * a.shape[-2] for a in acts])
     return float(np.mean(term.losses()))
+
+
+def content_distance(
+    model: DreamModel, image: np.ndarray, content: np.ndarray, params: DreamParams | None = None
+) -> float:
+    """``‖F − P‖² / ‖P‖²`` on the content layer: how far ``image``'s features are from
+    ``content``'s (0 = identical), the content loss a style transfer keeps small. The two
+    images must have the same size."""
+    params = (params or DreamParams()).validated()
+    layer = content_layer(model.catalogue, params)
+    feats = []
+    for picture in (image, content):
+        rgb = torch.from_numpy(_image.split(picture).rgb).to(model.device).permute(2, 0, 1)[None]
+        with torch.no_grad():
+            feats.append(model.net.features(model.net.normalize(rgb), [layer])[0].float())
+    if feats[0].shape != feats[1].shape:
+        raise InvalidParams("content", "the image and the content image differ in size")
+    return float(((feats[0] - feats[1]) ** 2).sum() / (feats[1] ** 2).sum().clamp_min(1e-30))

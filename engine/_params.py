@@ -11,6 +11,10 @@ from ._errors import InvalidParams
 
 Precision = Literal["auto", "fp32", "bf16", "fp16"]
 PRECISIONS: tuple[str, ...] = ("auto", "fp32", "bf16", "fp16")
+StyleOptimizer = Literal["lbfgs", "adam", "step"]
+#: How a style transfer moves the picture: L-BFGS (Gatys et al.), Adam, or the dream's own
+#: normalised-gradient step (before 0.2: slow to match Gram matrices, kept to compare).
+STYLE_OPTIMIZERS: tuple[str, ...] = ("lbfgs", "adam", "step")
 
 #: The numeric fields of :class:`DreamParams`: (int or float, lowest, highest), inclusive.
 #: The protocol's ``params`` table states the same (a test compares the two: the protocol
@@ -28,11 +32,29 @@ RANGES: dict[str, tuple[type, float, float]] = {
     "style_weight": (float, 0.0, 1e9),
     "content_weight": (float, 0.0, 1e9),
     "style_max_side": (int, 32, 4096),
+    "tv_weight": (float, 0.0, 1e9),
+    "style_scale": (float, 0.05, 20.0),
 }
 #: Numeric fields whose ``None`` means "choose for me" (a random seed, automatic tiles).
 OPTIONAL: frozenset[str] = frozenset({"seed", "tile_size"})
 #: A layer's weight in the objective (negative minimises it).
 LAYER_WEIGHT: tuple[float, float] = (-1e6, 1e6)
+#: Each style image's share in ``style_blend`` (relative: they are divided by their sum).
+BLEND_WEIGHT: tuple[float, float] = (0.0, 1e6)
+#: Style images one transfer can blend.
+MAX_STYLES = 16
+
+
+#: What a style transfer needs that a dream does not: fewer, larger octaves and more
+#: steps. dream-batch and the GIMP plug-in start from these when a style image is given
+#: (the protocol's ``STYLE_DEFAULTS`` says the same; ``DreamParams``' own defaults stay the
+#: notebook's, for dreams). Chosen by looking at results: see benchmarks/style.py.
+STYLE_DEFAULTS: dict[str, Any] = {
+    "octave_count": 3,
+    "octave_scale": 1.5,
+    "steps_per_octave": 40,
+    "step_size": 6.0,
+}
 
 
 @dataclass(frozen=True)
@@ -81,6 +103,10 @@ class DreamParams:
     how much of each step matches the style's Gram matrices on ``style_layers`` and keeps
     the content's features on ``content_layer`` (empty/None: the model's defaults). Dream
     ``layers`` given explicitly are climbed at the same time, with weight 1 (a weighted sum).
+    ``style_optimizer`` moves the picture (``lbfgs``, ``adam``, or the dream's ``step``),
+    ``tv_weight`` penalises pixel noise, ``style_scale`` sizes the style image relative to
+    the picture (its strokes), ``style_blend`` weighs several style images, and
+    ``keep_colors`` transfers lightness only, keeping the picture's own colours.
     """
 
     layers: tuple[LayerSpec, ...] = ()
@@ -95,10 +121,15 @@ class DreamParams:
     precision: Precision = "auto"
     guide_max_side: int = 448
     style_weight: float = 1.0
-    content_weight: float = 0.5
+    content_weight: float = 0.3
     style_layers: tuple[str, ...] = ()
     content_layer: str | None = None
     style_max_side: int = 1024
+    style_optimizer: StyleOptimizer = "adam"
+    tv_weight: float = 0.01
+    style_scale: float = 1.0
+    style_blend: tuple[float, ...] = ()
+    keep_colors: bool = False
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any]) -> DreamParams:
@@ -116,6 +147,8 @@ class DreamParams:
         kw["style_layers"] = (
             (style_layers,) if isinstance(style_layers, str) else tuple(style_layers)
         )
+        blend = kw.get("style_blend", ())
+        kw["style_blend"] = (blend,) if isinstance(blend, (int, float)) else tuple(blend)
         return cls(**kw).validated()
 
     def with_(self, **changes: Any) -> DreamParams:
@@ -126,6 +159,7 @@ class DreamParams:
         """Plain data, as recorded in results and image metadata."""
         d = asdict(self)
         d["style_layers"] = list(self.style_layers)
+        d["style_blend"] = list(self.style_blend)
         d["layers"] = [
             {
                 "name": s.name,
@@ -152,6 +186,16 @@ class DreamParams:
             raise InvalidParams("style_layers", "must be layer names")
         if self.content_layer is not None and not isinstance(self.content_layer, str):
             raise InvalidParams("content_layer", "must be a layer name")
+        if self.style_optimizer not in STYLE_OPTIMIZERS:
+            raise InvalidParams("style_optimizer", f"must be one of {', '.join(STYLE_OPTIMIZERS)}")
+        if not isinstance(self.keep_colors, bool):
+            raise InvalidParams("keep_colors", f"must be true or false, got {self.keep_colors!r}")
+        if len(self.style_blend) > MAX_STYLES:
+            raise InvalidParams("style_blend", f"at most {MAX_STYLES} weights")
+        for weight in self.style_blend:
+            _float_in("style_blend", weight, *BLEND_WEIGHT)
+        if self.style_blend and not sum(self.style_blend) > 0:
+            raise InvalidParams("style_blend", "at least one weight must be above 0")
         for spec in self.layers:
             if not spec.name:
                 raise InvalidParams("layers", "a layer needs a name")

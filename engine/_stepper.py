@@ -76,10 +76,27 @@ class Stepper:
         for term, base in zip(self.contents, self._content_base):
             s = term.layers[0].stride
             term.set_target(torch.roll(base, shifts=(oy // s, ox // s), dims=(2, 3)))
+        grads, _ = self._retrying(rolled)
+        total_weight = sum(abs(g.weight) for g in self.groups) or 1.0
+        for group, g in zip(self.groups, grads):
+            # the mean stays a device tensor: no GPU→CPU synchronisation per step
+            rolled.addcdiv_(
+                g, g.abs().mean().clamp_min(_EPS), value=step * group.weight / total_weight
+            )
+        return torch.roll(rolled, shifts=(-oy, -ox), dims=(2, 3)).clamp_(0.0, 1.0)
+
+    def evaluate(self, img: Tensor) -> tuple[list[Tensor], list[Tensor]]:
+        """Per group, the gradient of its objective at ``img`` (not rolled) and the
+        objective's value (a 0-d tensor): what an optimiser needs, tile-exact."""
+        for term, base in zip(self.contents, self._content_base):
+            term.set_target(base)
+        return self._retrying(img)
+
+    def _retrying(self, x: Tensor) -> tuple[list[Tensor], list[Tensor]]:
+        """:meth:`_gradients`, with tiles halved each time the device runs out of memory."""
         while True:
             try:
-                grads = self._gradients(rolled)
-                break
+                return self._gradients(x)
             except torch.OutOfMemoryError:
                 if self._side <= MIN_TILE:
                     raise OutOfMemory(
@@ -88,13 +105,6 @@ class Stepper:
                 self.tile = self.shrunk_to = align(max(MIN_TILE, self._side // 2), self.align)
                 if self.device.type == "cuda":
                     torch.cuda.empty_cache()
-        total_weight = sum(abs(g.weight) for g in self.groups) or 1.0
-        for group, g in zip(self.groups, grads):
-            # the mean stays a device tensor: no GPU→CPU synchronisation per step
-            rolled.addcdiv_(
-                g, g.abs().mean().clamp_min(_EPS), value=step * group.weight / total_weight
-            )
-        return torch.roll(rolled, shifts=(-oy, -ox), dims=(2, 3)).clamp_(0.0, 1.0)
 
     # -- tiles ------------------------------------------------------------------------------
 
@@ -130,28 +140,34 @@ class Stepper:
                 [sums[lay.name] for lay in term.layers], [counts[lay.name] for lay in term.layers]
             )
 
-    def _gradients(self, x: Tensor) -> list[Tensor]:
-        """Per group, d(objective)/dx. Each tile's objective covers the activations of its
-        core only, differentiated through core plus margin; summed over tiles this is
-        exactly the whole image's gradient when the margin covers the receptive field."""
+    def _gradients(self, x: Tensor) -> tuple[list[Tensor], list[Tensor]]:
+        """Per group, d(objective)/dx and the objective. Each tile's objective covers the
+        activations of its core only, differentiated through core plus margin; summed over
+        tiles this is exactly the whole image's gradient when the margin covers the
+        receptive field. A style term's tile objective is a surrogate with the exact
+        gradient: its value is the whole image's, taken from the measuring pass."""
         windows = self._windows(*x.shape[-2:])
         if self.styles:
             self._measure_style(x, windows)
         grads = [torch.zeros_like(x) for _ in self.groups]
+        values = [x.new_zeros((), dtype=torch.float32) for _ in self.groups]
         for window, ys, xs in windows:
             part = x[:, :, ys, xs].detach().requires_grad_(True)
             acts = self._forward(part)
-            losses = [
-                sum(
-                    (
-                        t.loss([acts[self._index[lay.name]] for lay in t.layers], window)
-                        for t in group.terms
-                    ),
-                    start=acts[0].new_zeros((), dtype=torch.float32),
-                )
-                for group in self.groups
-            ]
+            losses = []
+            for k, group in enumerate(self.groups):
+                loss = acts[0].new_zeros((), dtype=torch.float32)
+                for t in group.terms:
+                    term_loss = t.loss([acts[self._index[lay.name]] for lay in t.layers], window)
+                    loss = loss + term_loss
+                    if not isinstance(t, StyleTerm):
+                        values[k] += term_loss.detach()
+                losses.append(loss)
             for k, loss in enumerate(losses):
                 (g,) = torch.autograd.grad(loss, part, retain_graph=k < len(losses) - 1)
                 grads[k][:, :, ys, xs] += g
-        return grads
+        for k, group in enumerate(self.groups):
+            for t in group.terms:
+                if isinstance(t, StyleTerm):
+                    values[k] += t.value()
+        return grads, values

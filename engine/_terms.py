@@ -101,6 +101,15 @@ class StyleTerm(Term):
             total = total - (2.0 / max(n, 1)) * (diff * gram(f)).sum()
         return total / len(self.layers)
 
+    def value(self) -> Tensor:
+        """The objective (−mean of the per-layer losses) of the image last measured."""
+        return -torch.stack(
+            [
+                ((g - s) ** 2).sum() / (s * s).sum().clamp_min(1e-30)
+                for g, s in zip(self.current, self.targets)
+            ]
+        ).mean()
+
     def losses(self) -> list[float]:
         """Current per-layer style losses (for tests and reports)."""
         return [

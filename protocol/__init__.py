@@ -75,7 +75,7 @@ from ._messages import (
     encode_reply,
     encode_request,
 )
-from ._params import DREAM_PARAMS, PARAM_NAMES, STYLE_PARAMS, check_params
+from ._params import DREAM_PARAMS, PARAM_NAMES, STYLE_DEFAULTS, STYLE_PARAMS, check_params
 from ._timeouts import Timeout
 from ._version import HEARTBEAT_INTERVAL, PROTOCOL_VERSION, SUPPORTED_VERSIONS
 
@@ -92,6 +92,7 @@ __all__ = [
     "PREVIEW_VERSION",
     "PRIORITIES",
     "PROTOCOL_VERSION",
+    "STYLE_DEFAULTS",
     "STYLE_PARAMS",
     "SUPPORTED_VERSIONS",
     "Accepted",

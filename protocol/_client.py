@@ -66,6 +66,7 @@ from ._messages import (
     decode_request,
     encode_request,
 )
+from ._params import STYLE_PARAMS_1_1
 from ._timeouts import Timeout
 from ._version import PROTOCOL_VERSION
 from ._wire import unpack_header
@@ -95,6 +96,8 @@ _HANDSHAKE_FAILED = zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL | zmq.EVENT_HANDSHAKE_FA
 # Requests are checked locally before they are sent, for their shape and values; the size
 # caps are the daemon's business (it may have raised them), hence permissive limits.
 _LOCAL_CHECK = Limits.permissive()
+#: Several style images and the style parameters of STYLE_PARAMS_1_1 came with 1.1.
+STYLE_VERSION: tuple[int, int] = (1, 1)
 
 
 def _error_for(reply: ErrorReply) -> ClientError:
@@ -361,7 +364,7 @@ class Client:
         params: Mapping[str, Any] | None = None,
         *,
         guide: Image | None = None,
-        style: Image | None = None,
+        style: Image | Iterable[Image] | None = None,
         model: str | None = None,
         priority: Priority = "interactive",
         on_progress: ProgressCallback | None = None,
@@ -376,10 +379,22 @@ class Client:
         waits for the job (:meth:`wait`, :meth:`Job.result` or :meth:`dream`). With
         ``preview`` (a :class:`Preview`), progress carries pictures of the dream as it
         forms (``Progress.preview``) when the daemon speaks 1.1 or later; an older daemon
-        gets no such request and sends none.
+        gets no such request and sends none. ``style`` may be several images (blended by
+        ``params["style_blend"]``); those, and the style parameters 1.1 added, raise
+        :class:`Unsupported` for a 1.0 daemon rather than being refused by it.
         """
         if preview is not None and not self.speaks(PREVIEW_VERSION):
             preview = None
+        if style is not None and not isinstance(style, Image):
+            style = tuple(style)
+            style = style[0] if len(style) == 1 else style
+        newer = sorted(STYLE_PARAMS_1_1.intersection(params or {}))
+        if isinstance(style, tuple):
+            newer.insert(0, "several style images")
+        if newer and not self.speaks(STYLE_VERSION):
+            raise Unsupported(
+                f"this dreamd speaks protocol 1.0: {', '.join(newer)} need 1.1; update it"
+            )
         request = DreamRequest(
             self._new_id(), image, dict(params or {}), guide, style, model, priority, preview
         )
@@ -396,7 +411,7 @@ class Client:
         params: Mapping[str, Any] | None = None,
         *,
         guide: Image | None = None,
-        style: Image | None = None,
+        style: Image | Iterable[Image] | None = None,
         model: str | None = None,
         priority: Priority = "interactive",
         on_progress: ProgressCallback | None = None,

@@ -3,7 +3,7 @@ them off the wire.
 
 A message is a list of frames: frame 0 the msgpack header (``v``, ``type``, ``id`` and the
 type's fields; replies also ``server``), then raw binary frames for images (image, then
-guide, then style, each only when its descriptor is present).
+guide, then the style image(s), each only when its descriptor is present).
 
 Requests are decoded strictly (unknown fields refused) because they come from anyone who
 can connect; replies leniently (unknown fields ignored) so that a newer daemon can add
@@ -26,9 +26,9 @@ from ._estimate import (
     decode_estimate,
     decode_estimate_request,
 )
-from ._image import Image, check_desc, check_frame
+from ._image import Image, ImageDesc, check_desc, check_frame
 from ._limits import DEFAULT_LIMITS, Limits
-from ._params import check_params
+from ._params import MAX_STYLES, check_params
 from ._version import PROTOCOL_VERSION, SUPPORTED_VERSIONS
 from ._wire import (
     COMMON_FIELDS,
@@ -102,12 +102,20 @@ class DreamRequest:
     image: Image
     params: dict[str, Any] = _field(default_factory=dict)
     guide: Image | None = None
-    style: Image | None = None
+    #: One style image, or (since 1.1) several to blend (``params.style_blend``).
+    style: Image | tuple[Image, ...] | None = None
     model: str | None = None
     priority: Priority = "interactive"
     #: Since 1.1: previews in ``progress`` (:class:`Preview`); None: none.
     preview: Preview | None = None
     version: tuple[int, int] = _field(default=PROTOCOL_VERSION, kw_only=True)
+
+    @property
+    def styles(self) -> tuple[Image, ...]:
+        """The style images, in order (none, one or several)."""
+        if self.style is None:
+            return ()
+        return self.style if isinstance(self.style, tuple) else (self.style,)
 
 
 @dataclass(frozen=True)
@@ -246,13 +254,21 @@ def encode_request(request: Request) -> Frames:
     elif isinstance(request, DreamRequest):
         header["image"] = request.image.desc.to_wire()
         header["guide"] = request.guide.desc.to_wire() if request.guide else None
-        header["style"] = request.style.desc.to_wire() if request.style else None
+        styles = request.styles
+        # one style travels as a descriptor (what a 1.0 daemon reads), several as an array
+        header["style"] = (
+            [i.desc.to_wire() for i in styles]
+            if len(styles) > 1
+            else styles[0].desc.to_wire()
+            if styles
+            else None
+        )
         header["params"] = dict(request.params)
         header["model"] = request.model
         header["priority"] = request.priority
         if request.preview is not None:  # absent, not nil: a 1.0 daemon knows no such field
             header["preview"] = request.preview.to_wire()
-        images = [i for i in (request.image, request.guide, request.style) if i is not None]
+        images = [i for i in (request.image, request.guide) if i is not None] + list(styles)
     elif isinstance(request, EstimateRequest):
         header.update(request.header())
     return [pack_header(header), *(i.data for i in images)]
@@ -453,12 +469,8 @@ def _decode_dream(
         if h.get("guide") is not None
         else None
     )
-    style_desc = (
-        check_desc(h["style"], "style", limits, limits.max_style_pixels)
-        if h.get("style") is not None
-        else None
-    )
-    named = ["image"] + (["guide"] if guide_desc else []) + (["style"] if style_desc else [])
+    style_descs = _style_descs(h.get("style"), limits)
+    named = ["image"] + (["guide"] if guide_desc else []) + [where for where, _ in style_descs]
     _frame_count(frames, 1 + len(named), "this dream (header, " + ", ".join(named) + ")")
     params = check_params(h.get("params") if h.get("params") is not None else {}, limits)
     model = get_str(h, "model", "", max_len=MAX_NAME, min_len=1, nullable=True)
@@ -467,7 +479,12 @@ def _decode_dream(
     image = check_frame(image_desc, frames[1], "image", limits)
     rest = iter(frames[2:])
     guide = check_frame(guide_desc, next(rest), "guide", limits) if guide_desc else None
-    style = check_frame(style_desc, next(rest), "style", limits) if style_desc else None
+    styles = tuple(check_frame(desc, next(rest), where, limits) for where, desc in style_descs)
+    style = (
+        (styles if len(styles) > 1 or isinstance(h.get("style"), list) else styles[0])
+        if styles
+        else None
+    )
     return DreamRequest(
         h["id"],
         image,
@@ -479,6 +496,21 @@ def _decode_dream(
         preview,
         version=version,
     )
+
+
+def _style_descs(value: object, limits: Limits) -> list[tuple[str, ImageDesc]]:
+    """``style``: nil, one descriptor, or (1.1) an array of 1 to ``MAX_STYLES``; each with
+    the field path its errors name (``style``, or ``style[i]`` in an array)."""
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        return [("style", check_desc(value, "style", limits, limits.max_style_pixels))]
+    if not 1 <= len(value) <= MAX_STYLES:
+        raise bad("style", f"must hold 1 to {MAX_STYLES} style images, got {len(value)}")
+    return [
+        (path("style", i), check_desc(item, path("style", i), limits, limits.max_style_pixels))
+        for i, item in enumerate(value)
+    ]
 
 
 def decode_reply(frames: Sequence[FrameLike], limits: Limits | None = None) -> Reply:

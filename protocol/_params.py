@@ -19,6 +19,7 @@ from ._wire import (
     bad,
     check_float,
     check_known,
+    get_bool,
     get_float,
     get_int,
     get_str,
@@ -27,6 +28,7 @@ from ._wire import (
 )
 
 PRECISIONS: tuple[str, ...] = ("auto", "fp32", "bf16", "fp16")
+STYLE_OPTIMIZERS: tuple[str, ...] = ("lbfgs", "adam", "step")
 
 MAX_LAYERS = 64  # layers in one objective
 MAX_LAYER_NAME = 256  # "inception_4c/output:3,17,…" included
@@ -34,6 +36,9 @@ MAX_CHANNEL = 65_535  # no network here has more channels in one layer
 MAX_LAYER_WEIGHT = 1e6
 MAX_STYLE_WEIGHT = 1e9
 MAX_SEED = 2**63 - 1
+MAX_BLEND_WEIGHT = 1e6
+#: Style images one dream may blend (each one a frame of its own).
+MAX_STYLES = 4
 
 
 @dataclass(frozen=True)
@@ -41,7 +46,7 @@ class Param:
     """One field of ``params``: its kind, inclusive bounds (a length for ``str``) and the
     value the engine uses when it is left out."""
 
-    kind: Literal["int", "number", "str", "layers", "names"]
+    kind: Literal["int", "number", "str", "bool", "layers", "names", "numbers"]
     low: float = 0
     high: float = 0
     default: Any = None
@@ -63,10 +68,15 @@ PARAMS: dict[str, Param] = {
     "precision": Param("str", 1, 8, "auto", choices=PRECISIONS),
     "guide_max_side": Param("int", 32, 2048, 448),
     "style_weight": Param("number", 0.0, MAX_STYLE_WEIGHT, 1.0),
-    "content_weight": Param("number", 0.0, MAX_STYLE_WEIGHT, 0.5),
+    "content_weight": Param("number", 0.0, MAX_STYLE_WEIGHT, 0.3),
     "style_layers": Param("names", default=()),
     "content_layer": Param("str", 1, MAX_LAYER_NAME, None, nullable=True),
     "style_max_side": Param("int", 32, 4096, 1024),
+    "style_optimizer": Param("str", 1, 8, "adam", choices=STYLE_OPTIMIZERS),
+    "tv_weight": Param("number", 0.0, MAX_STYLE_WEIGHT, 0.01),
+    "style_scale": Param("number", 0.05, 20.0, 1.0),
+    "style_blend": Param("numbers", 0.0, MAX_BLEND_WEIGHT, ()),
+    "keep_colors": Param("bool", default=False),
 }
 
 #: Style transfer (``DreamParams`` fields too): they matter only with a ``style`` image.
@@ -76,10 +86,29 @@ STYLE_PARAMS: tuple[str, ...] = (
     "style_layers",
     "content_layer",
     "style_max_side",
+    "style_optimizer",
+    "tv_weight",
+    "style_scale",
+    "style_blend",
+    "keep_colors",
+)
+#: Style parameters added in protocol 1.1 (a 1.0 daemon refuses them as unknown).
+STYLE_PARAMS_1_1: frozenset[str] = frozenset(
+    {"style_optimizer", "tv_weight", "style_scale", "style_blend", "keep_colors"}
 )
 #: The dream's own fields.
 DREAM_PARAMS: tuple[str, ...] = tuple(name for name in PARAMS if name not in STYLE_PARAMS)
 PARAM_NAMES: frozenset[str] = frozenset(PARAMS)
+
+#: What a style transfer needs that a dream does not (the engine's ``STYLE_DEFAULTS``):
+#: clients send these with a style image unless their user chose otherwise — the
+#: ``params`` defaults above stay a dream's. dream-batch and the GIMP plug-in do.
+STYLE_DEFAULTS: dict[str, Any] = {
+    "octave_count": 3,
+    "octave_scale": 1.5,
+    "steps_per_octave": 40,
+    "step_size": 6.0,
+}
 
 _LAYER_FIELDS = frozenset({"name", "weight", "channels"})
 
@@ -122,6 +151,10 @@ def _check(params: Mapping[str, Any], name: str, param: Param, field: str) -> No
             nullable=param.nullable,
             choices=param.choices or None,
         )
+    elif param.kind == "bool":
+        get_bool(params, name, field, param.default)
+    elif name in params and param.kind == "numbers":
+        _check_numbers(params[name], path(field, name), param.low, param.high)
     elif name in params:
         check = _check_layers if param.kind == "layers" else _check_names
         check(params[name], path(field, name))
@@ -145,6 +178,18 @@ def _check_names(value: object, field: str) -> None:
         raise bad(field, f"at most {MAX_LAYERS} layers, got {len(value)}")
     for i, item in enumerate(value):
         _check_name(item, path(field, i))
+
+
+def _check_numbers(value: object, field: str, low: float, high: float) -> None:
+    """``style_blend``: a number or a list of at most :data:`MAX_STYLES` numbers, not all 0
+    (they are shares: only their ratios matter)."""
+    items = value if isinstance(value, list) else [value]
+    if len(items) > MAX_STYLES:
+        raise bad(field, f"at most {MAX_STYLES} weights, got {len(items)}")
+    for i, item in enumerate(items):
+        check_float(item, path(field, i) if isinstance(value, list) else field, low, high)
+    if items and not sum(items) > 0:
+        raise bad(field, "at least one weight must be above 0")
 
 
 def _check_layers(value: object, field: str) -> None:

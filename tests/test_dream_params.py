@@ -32,11 +32,13 @@ def _kind(hint: object) -> tuple[str, bool]:
         return "int", nullable
     if base is float:
         return "number", nullable
+    if base is bool:
+        return "bool", nullable
     if base is str or typing.get_origin(base) is typing.Literal:
         return "str", nullable
     assert typing.get_origin(base) is tuple, hint
     item = typing.get_args(base)[0]
-    return ("layers" if item is engine.LayerSpec else "names"), nullable
+    return {engine.LayerSpec: "layers", str: "names", float: "numbers"}[item], nullable
 
 
 @pytest.mark.parametrize("name", sorted(FIELDS))
@@ -54,10 +56,48 @@ def test_the_same_bounds(name: str):
     assert param.nullable == (name in engine_params.OPTIONAL)
 
 
+def test_the_same_style_defaults():
+    assert wire.STYLE_DEFAULTS == engine.STYLE_DEFAULTS
+    engine.DreamParams.from_mapping(engine.STYLE_DEFAULTS)
+    protocol.check_params(dict(wire.STYLE_DEFAULTS), protocol.Limits())
+
+
 def test_the_same_choices_and_layer_weights():
     assert wire.PARAMS["precision"].choices == engine_params.PRECISIONS
     assert typing.get_args(engine_params.Precision) == engine_params.PRECISIONS
+    assert wire.PARAMS["style_optimizer"].choices == engine_params.STYLE_OPTIMIZERS
+    assert typing.get_args(engine_params.StyleOptimizer) == engine_params.STYLE_OPTIMIZERS
     assert engine_params.LAYER_WEIGHT == (-wire.MAX_LAYER_WEIGHT, wire.MAX_LAYER_WEIGHT)
+    blend = wire.PARAMS["style_blend"]
+    assert (blend.low, blend.high) == engine_params.BLEND_WEIGHT
+    # the engine blends any number of styles; a request carries at most MAX_STYLES frames
+    assert engine_params.MAX_STYLES >= wire.MAX_STYLES
+
+
+@pytest.mark.parametrize(
+    "value, ok",
+    [
+        ([0.7, 0.3], True),
+        (2.0, True),
+        ([], True),
+        ([0.0, 0.0], False),
+        ([-0.1, 1.0], False),
+        ([1.0] * 5, False),
+        (["a"], False),
+        (True, False),
+    ],
+)
+def test_style_blend_is_refused_alike(value: object, ok: bool):
+    assert _protocol_accepts("style_blend", value) is ok, value
+    if isinstance(value, list) and len(value) > 4:
+        return  # the engine takes more styles than one request's frames can carry
+    assert _engine_accepts("style_blend", value) is ok, value
+
+
+@pytest.mark.parametrize("value, ok", [(True, True), (False, True), (1, False), ("yes", False)])
+def test_keep_colors_is_refused_alike(value: object, ok: bool):
+    assert _protocol_accepts("keep_colors", value) is ok
+    assert _engine_accepts("keep_colors", value) is ok
 
 
 def _protocol_accepts(name: str, value: object) -> bool:

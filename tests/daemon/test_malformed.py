@@ -87,7 +87,7 @@ CASES: list[tuple[str, list[bytes], str, str | None]] = [
         "image",
     ),
     ("missing frame", [_dream()], "BAD_MESSAGE", None),
-    ("too many frames", [_dream(), *[b"x"] * 5], "TOO_LARGE", None),
+    ("too many frames", [_dream(), *[b"x"] * 7], "TOO_LARGE", None),
     (
         "too many pixels",
         [_dream(image={**DESC, "width": 1000, "height": 1000}), b"x"],

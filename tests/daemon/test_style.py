@@ -74,7 +74,8 @@ def test_a_style_job_moves_the_picture_towards_the_style(daemon: Daemon, content
     defaults = [lay.name for lay in cat.style_defaults]
     assert styled.params["style_layers"] == defaults
     assert styled.params["content_layer"] == cat.content_default.name
-    assert styled.params["style_weight"] == 1.0 and styled.params["content_weight"] == 0.5
+    assert styled.params["style_weight"] == 1.0 and styled.params["content_weight"] == 0.3
+    assert styled.params["style_optimizer"] == "adam"
     assert set(styled.layers) == {*defaults, cat.content_default.name}
     assert styled.seed == 0
 
@@ -172,3 +173,43 @@ def test_the_client_library_reports_a_bad_style(daemon: Daemon, content):
     with daemon.client() as c, pytest.raises(protocol.Rejected) as err:
         c.dream(raw_image(content), STYLE, style=bad)
     assert err.value.code == "BAD_IMAGE" and err.value.field == "style"
+
+
+def test_several_styles_keep_colors_and_a_scale(daemon: Daemon, content, style_png, lite0):
+    """Two style images blended, in one request (protocol 1.1), as the engine does it."""
+    from PIL import Image
+
+    gravel = _photo("gravel", (64, 64))[:, :, None].repeat(3, axis=2)
+    params = {**STYLE, "style_blend": [0.25, 0.75], "style_scale": 0.5}
+    with daemon.client() as c:
+        both = c.dream(raw_image(content), params, style=[_png(style_png), raw_image(gravel)])
+        kept = c.dream(raw_image(content), {**STYLE, "keep_colors": True}, style=_png(style_png))
+    assert both.params["style_blend"] == [0.25, 0.75] and both.params["style_scale"] == 0.5
+    coffee = engine.to_float(np.asarray(Image.open(io.BytesIO(style_png))))
+    expected = engine.dream(
+        lite0,
+        engine.to_float(content),
+        engine.DreamParams.from_mapping(params),
+        style=[coffee, engine.to_float(gravel)],
+    ).image
+    np.testing.assert_array_equal(_pixels(both), engine.from_float(expected, np.uint8))
+    assert kept.params["keep_colors"] is True
+    from skimage import color
+
+    ab = lambda img: color.rgb2lab(img)[:, :, 1:]  # noqa: E731
+    assert np.abs(ab(_pixels(kept)) - ab(content)).mean() < 3.0
+
+
+def test_a_blend_that_does_not_fit_the_styles_is_refused_before_queueing(
+    daemon: Daemon, content, style_png
+):
+    with raw_client(daemon.endpoint) as rc:
+        blend = {**STYLE, "style_blend": [1.0, 2.0]}
+        frames = [*dream_frames(content, blend, style=PNG_DESC), style_png]
+        reply = _job_error(rc, frames)
+        assert (reply["code"], reply["field"]) == ("BAD_VALUE", "params.style_blend")
+        # several styles, the second one broken: named by its entry
+        desc = [PNG_DESC, PNG_DESC]
+        frames = [*dream_frames(content, dict(STYLE), style=desc), style_png, b"GIF89a" + bytes(64)]
+        reply = _job_error(rc, frames)
+        assert (reply["code"], reply["field"]) == ("BAD_IMAGE", "style[1]"), reply

@@ -99,7 +99,7 @@ def test_msgpack_length_caps() -> None:
 
 
 def test_too_many_frames_keeps_the_id() -> None:
-    frames = [pack(dream()), PIXELS_2x2, b"", b"", b""]
+    frames = [pack(dream()), PIXELS_2x2, *[b""] * 6]  # 8 frames: one past 7
     err = check(frames, ErrorCode.TOO_LARGE, None)
     assert err.request_id == "job-1"
 
