@@ -9,6 +9,7 @@ from typing import Any
 from . import __version__, _imageio
 from ._blend import DEFAULT_FACTOR, DEFAULT_SIGMA, MODES
 from ._chain import FLOW_FACTOR
+from ._style_args import add_style_arguments, style_params
 from ._video_args import add_video_arguments
 
 PROG = "dream-batch"
@@ -18,7 +19,8 @@ examples:
   dream-batch --samples photos && dream-batch -s photos -d dreamed
   dream-batch -s 'frames/*.png' -d out -b --blend-mode gaussian --seed 7
   dream-batch -s scan.tif -d out -m inception_4d/output -n 2 --connect ipc:///run/dreamd.sock
-  dream-batch -s 'frames/*.png' -d out --style art.jpg --steps-per-octave 40 --step-size 4 -b
+  dream-batch -s photos -d styled --style painting.jpg
+  dream-batch -s photos -d styled --style a.jpg --style b.jpg --style-blend 0.7,0.3 --keep-colors
   dream-batch --list-layers --model efficientnet-lite0
 
 Outputs keep each input's format, mode, bit depth, alpha, ICC profile and EXIF, and record
@@ -97,36 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="IMAGE",
         help="guide image whose features the dream moves towards (any format)",
     )
-    dream.add_argument(
-        "--style",
-        metavar="IMAGE",
-        help="style image (any format): each image takes on its style and keeps its own "
-        "content (Gatys-style transfer; try --steps-per-octave 40 --step-size 4)",
-    )
-    dream.add_argument(
-        "--style-weight",
-        type=float,
-        metavar="F",
-        help="with --style: share of each step that matches the style (1.0)",
-    )
-    dream.add_argument(
-        "--content-weight",
-        type=float,
-        metavar="F",
-        help="with --style: share of each step that keeps the content (0.5)",
-    )
-    dream.add_argument(
-        "--style-layer",
-        action="append",
-        metavar="NAME",
-        help="with --style: layer whose feature correlations are matched; repeat for "
-        "several (default: the model's style layers)",
-    )
-    dream.add_argument(
-        "--content-layer",
-        metavar="NAME",
-        help="with --style: layer whose features are kept (default: the model's)",
-    )
+    add_style_arguments(dream)
     dream.add_argument("-j", "--jitter", type=int, default=32, help="random shift per step (32)")
     dream.add_argument(
         "-n",
@@ -135,12 +108,16 @@ def build_parser() -> argparse.ArgumentParser:
         default=1,
         help="times the whole dream is run on each image (1)",
     )
-    dream.add_argument("--octave-count", type=int, default=4, help="octaves (4)")
+    dream.add_argument("--octave-count", type=int, help="octaves (4; 3 with --style)")
     dream.add_argument(
-        "--octave-scale", type=float, default=1.3, help="scale between octaves (1.3)"
+        "--octave-scale", type=float, help="scale between octaves (1.3; 1.5 with --style)"
     )
-    dream.add_argument("--steps-per-octave", type=int, default=10, help="steps per octave (10)")
-    dream.add_argument("--step-size", type=float, default=1.5, help="step size, 0-255 units (1.5)")
+    dream.add_argument(
+        "--steps-per-octave", type=int, help="steps per octave (10; 40 with --style)"
+    )
+    dream.add_argument(
+        "--step-size", type=float, help="step size, 0-255 units (1.5; 6 with --style)"
+    )
     dream.add_argument("--seed", type=int, help="random seed (default: a new one per image)")
     dream.add_argument(
         "--tile-size",
@@ -281,12 +258,5 @@ def dream_params(args: argparse.Namespace) -> dict[str, Any]:
         params["seed"] = args.seed
     if args.tile_size is not None:
         params["tile_size"] = args.tile_size
-    if args.style_weight is not None:
-        params["style_weight"] = args.style_weight
-    if args.content_weight is not None:
-        params["content_weight"] = args.content_weight
-    if args.style_layer:
-        params["style_layers"] = list(args.style_layer)
-    if args.content_layer is not None:
-        params["content_layer"] = args.content_layer
+    params.update(style_params(args))
     return params

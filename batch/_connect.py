@@ -11,7 +11,7 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +29,7 @@ def choose_runner(
     args: argparse.Namespace,
     params: dict[str, Any],
     guide: np.ndarray | None,
-    style: np.ndarray | None = None,
+    style: np.ndarray | Sequence[np.ndarray] | None = None,
 ) -> Runner:
     """The runner for these flags (see the module docstring)."""
 

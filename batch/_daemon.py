@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -148,7 +148,7 @@ class DaemonRunner(Runner):
         *,
         model: str | None = None,
         guide: np.ndarray | None = None,
-        style: np.ndarray | None = None,
+        style: np.ndarray | Sequence[np.ndarray] | None = None,
         fallback: Callable[[], Runner] | None = None,
         jobs_per_device: int = JOBS_PER_DEVICE,
     ) -> None:
@@ -156,10 +156,11 @@ class DaemonRunner(Runner):
         self.params = dict(params)
         self.model = None if model in (None, "auto") else model
         self.guide = _wire_image(guide, 16) if guide is not None else None
-        self.style = _wire_image(style, 16) if style is not None else None
+        self.style = _wire_styles(style)
         self._fallback = fallback
         self.notes = []
         for d in daemons:
+            _check_version(d, self.params, self.style)
             if self.model is not None and d.model != self.model:
                 raise UsageError(
                     f"the daemon at {d.endpoint} runs {d.model}, not {self.model}: restart it "
@@ -267,6 +268,30 @@ class _DaemonSlot(Slot):
             "server": result.server or self.daemon.server,
         }
         return DreamOutput(pixels, meta, list(result.notes), time.perf_counter() - started)
+
+
+def _wire_styles(style: np.ndarray | Sequence[np.ndarray] | None) -> Any:
+    """One style image as one wire image, several as a tuple (protocol 1.1)."""
+    if style is None:
+        return None
+    if isinstance(style, np.ndarray):
+        return _wire_image(style, 16)
+    images = tuple(_wire_image(s, 16) for s in style)
+    return images[0] if len(images) == 1 else images
+
+
+def _check_version(daemon: Daemon, params: Mapping[str, Any], style: Any) -> None:
+    """Several styles and the style flags of protocol 1.1 need a daemon that speaks it."""
+    from dreamd import protocol
+
+    newer = [f"--{n.replace('_', '-')}" for n in sorted(protocol.STYLE_PARAMS_1_1 & set(params))]
+    if isinstance(style, tuple):
+        newer.insert(0, "several --style images")
+    if newer and not daemon.client.speaks((1, 1)):
+        raise UsageError(
+            f"the daemon at {daemon.endpoint} speaks protocol 1.0: {', '.join(newer)} need a "
+            "newer dreamd; update it, or use --embedded"
+        )
 
 
 def _wire_image(pixels: np.ndarray, bits: int) -> Any:

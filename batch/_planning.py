@@ -21,6 +21,7 @@ from ._errors import ImageError, UsageError
 from ._imageio import Limits, output_rel, read_image
 from ._pipeline import Job
 from ._sources import find_sources
+from ._style_args import STYLE_FLAGS
 from ._video_args import check_video_flags
 from ._video_plan import MediaPlan, plan_media, split_sources
 
@@ -28,7 +29,6 @@ from ._video_plan import MediaPlan, plan_media, split_sources
 #: so a bigger one is scaled down once here (what travels to a daemon stays small).
 STYLE_MAX_SIDE = 1024
 LANCZOS = Image.Resampling.LANCZOS
-_STYLE_FLAGS = ("style_weight", "content_weight", "style_layer", "content_layer")
 
 
 @dataclass
@@ -89,8 +89,14 @@ def check_params(params: dict[str, Any]) -> None:
 
 def check_style_flags(args: argparse.Namespace) -> None:
     if args.style:
+        blend = args.style_blend
+        if blend is not None and len(blend) != len(args.style):
+            raise UsageError(
+                f"--style-blend gives {len(blend)} weight(s) for {len(args.style)} "
+                "--style image(s): give one per style, in the same order"
+            )
         return
-    given = [f"--{f.replace('_', '-')}" for f in _STYLE_FLAGS if getattr(args, f) is not None]
+    given = [f"--{f.replace('_', '-')}" for f in STYLE_FLAGS if getattr(args, f) is not None]
     if given:
         raise UsageError(f"{', '.join(given)} only apply with --style IMAGE")
 
@@ -173,5 +179,6 @@ def output_record(args: argparse.Namespace) -> dict[str, Any]:
     if args.guide:
         record["guide"] = Path(args.guide).name
     if args.style:
-        record["style"] = Path(args.style).name
+        names = [Path(p).name for p in args.style]
+        record["style"] = names[0] if len(names) == 1 else names
     return record

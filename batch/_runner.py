@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -121,7 +121,7 @@ class EmbeddedRunner(Runner):
         device: str = "auto",
         weights: str | None = None,
         guide: np.ndarray | None = None,
-        style: np.ndarray | None = None,
+        style: np.ndarray | Sequence[np.ndarray] | None = None,
         loaded: Any = None,
     ) -> None:
         self.notes = []

@@ -28,6 +28,7 @@ from ._pipeline import Pipeline, Settings
 from ._planning import output_record, plan, read_guide, read_style
 from ._progress import Display, make_display
 from ._report import EXIT_FAILED, EXIT_OK, EXIT_USAGE, Report
+from ._style_args import fill_defaults
 from ._video_plan import media_count, run_media, with_record
 
 
@@ -36,6 +37,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     args = parser.parse_args(argv)
+    fill_defaults(args)
     display = make_display(args.quiet, args.json)
     warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # we refuse them ourselves
     in_main = threading.current_thread() is threading.main_thread()
@@ -118,7 +120,7 @@ def _main(
 
     limits = the_plan.limits
     guide = read_guide(args.guide, limits) if args.guide else None
-    style = read_style(args.style, limits) if args.style else None
+    style = [read_style(path, limits) for path in args.style] if args.style else None
 
     runner = choose_runner(args, params, guide, style)
     report.runner = runner.description

@@ -75,7 +75,15 @@ from ._messages import (
     encode_reply,
     encode_request,
 )
-from ._params import DREAM_PARAMS, PARAM_NAMES, STYLE_DEFAULTS, STYLE_PARAMS, check_params
+from ._params import (
+    DREAM_PARAMS,
+    PARAM_NAMES,
+    STYLE_DEFAULTS,
+    STYLE_OPTIMIZERS,
+    STYLE_PARAMS,
+    STYLE_PARAMS_1_1,
+    check_params,
+)
 from ._timeouts import Timeout
 from ._version import HEARTBEAT_INTERVAL, PROTOCOL_VERSION, SUPPORTED_VERSIONS
 
@@ -93,7 +101,9 @@ __all__ = [
     "PRIORITIES",
     "PROTOCOL_VERSION",
     "STYLE_DEFAULTS",
+    "STYLE_OPTIMIZERS",
     "STYLE_PARAMS",
+    "STYLE_PARAMS_1_1",
     "SUPPORTED_VERSIONS",
     "Accepted",
     "CancelFlag",

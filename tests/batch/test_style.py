@@ -65,6 +65,7 @@ def test_style_embedded_takes_on_the_style_and_records_it(
     meta = read_params(tmp_path / "s" / "001.png")
     assert meta is not None and meta["style"] == "coffee style.jpg"
     p = meta["params"]
+    assert p["style_optimizer"] == "adam" and p["steps_per_octave"] == 10  # as given
     assert (p["style_weight"], p["content_weight"]) == (2.0, 0.25)
     assert p["style_layers"] == ["block2", "block4"] and p["content_layer"] == "block7"
     assert set(meta["layers"]) == {"block2", "block4", "block7"}
@@ -114,6 +115,9 @@ def test_style_errors_are_usage_errors(pictures, style_file, tmp_path, capsys):
         (["--style", str(tmp_path / "missing.jpg")], ["style image", "missing.jpg", "no such"]),
         (["--style", str(text)], ["style image", "notes.png", "not an image"]),
         (["--style-weight", "2"], ["--style-weight", "only apply with --style"]),
+        (["--keep-colors", "--style-scale", "2"], ["--style-scale", "--keep-colors", "only"]),
+        (["--style", str(style_file), "--style-blend", "1,2"], ["--style-blend", "2 weight"]),
+        (["--style", str(style_file), "--style-scale", "0"], ["style_scale"]),
         (["--style", str(style_file), "--style-layer", "blok4"], ["blok4", "block4"]),
         (["--style", str(style_file), "--content-layer", "nope"], ["nope"]),
         (["--style", str(style_file), "--style-weight", "-1"], ["style_weight"]),
@@ -125,6 +129,60 @@ def test_style_errors_are_usage_errors(pictures, style_file, tmp_path, capsys):
     assert not dest.exists()
     r = run_cli(["-s", str(pictures), "-d", str(dest), "--style", str(text)])
     assert r.returncode == 2 and str(text) in r.stderr, r.stderr
+
+
+def test_style_defaults_finish_the_job_in_one_command(tmp_path, capsys, lite0_model):
+    """What a new user types: only --style. The photo's colours move at least 30 % of the
+    way to the painting's and its shapes stay (the issue measured 5 % before)."""
+    from dreamd import engine
+    from harness.styles import colour_move, style_image
+
+    src = tmp_path / "cat.png"
+    Image.fromarray(photo("chelsea", (192, 128))).save(src)
+    style = tmp_path / "painting.png"
+    Image.fromarray(style_image("painting", (192, 192))).save(style)
+    args = ["-s", str(src), "-d", str(tmp_path / "out"), "--embedded", "--model",
+            "efficientnet-lite0", "--device", "cpu", "--seed", "1", "-q"]  # fmt: skip
+    assert main([*args, "--style", str(style)]) == 0, capsys.readouterr()
+    out = np.asarray(Image.open(tmp_path / "out" / "cat.png"))
+    meta = read_params(tmp_path / "out" / "cat.png")
+    p = meta["params"]
+    assert (p["octave_count"], p["octave_scale"], p["steps_per_octave"], p["step_size"]) == (
+        3,
+        1.5,
+        40,
+        6.0,
+    )
+    picture, painting = photo("chelsea", (192, 128)), style_image("painting", (192, 192))
+    assert colour_move(picture, painting, out) >= 0.3
+    before = engine.style_distance(lite0_model, engine.to_float(picture), engine.to_float(painting))
+    after = engine.style_distance(lite0_model, engine.to_float(out), engine.to_float(painting))
+    assert after < before / 4
+
+
+def test_two_styles_blended_and_keep_colors(pictures, style_file, tmp_path, capsys):
+    from harness.styles import style_image
+
+    brick = tmp_path / "brick.png"
+    Image.fromarray(style_image("brick", (96, 96))).save(brick)
+    args = ["-s", str(pictures), *STYLED, "--embedded", "-q", "--style", str(style_file),
+            "--style", str(brick)]  # fmt: skip
+    assert main([*args, "-d", str(tmp_path / "b"), "--style-blend", "0.7,0.3"]) == 0, (
+        capsys.readouterr()
+    )
+    meta = read_params(tmp_path / "b" / "000.png")
+    assert meta["style"] == ["coffee style.jpg", "brick.png"]
+    assert meta["params"]["style_blend"] == [0.7, 0.3]
+    assert main([*args, "-d", str(tmp_path / "k"), "--keep-colors", "--style-scale", "2"]) == 0
+    meta = read_params(tmp_path / "k" / "000.png")
+    assert meta["params"]["keep_colors"] is True and meta["params"]["style_scale"] == 2.0
+    from skimage import color
+
+    for name in ("000.png", "002.png"):
+        kept = np.asarray(Image.open(tmp_path / "k" / name))
+        source = np.asarray(Image.open(pictures / name))
+        ab = lambda a: color.rgb2lab(a)[:, :, 1:]  # noqa: E731
+        assert np.abs(ab(kept) - ab(source)).mean() < 3.0, name
 
 
 # ------------------------------------------------------------------------- via a daemon
