@@ -133,6 +133,7 @@ podman build --pull=never --format docker --build-arg PIP_NO_INDEX=1 --build-arg
     -f packaging/Containerfile -t "$IMAGE" "$WORK/wheelhouse" >"$WORK/podman-build.log" 2>&1 \
     || die "podman build failed: $(tail -20 "$WORK/podman-build.log")"
 log "built $IMAGE in $(($(date +%s) - started)) s"
+podman image prune -f >/dev/null 2>&1 || true   # earlier builds' images; layers in use stay
 # No systemd here to run health checks on a timer: they are run by hand below.
 RUN=(podman run --health-interval=disable)
 user=$("${RUN[@]}" --rm --entrypoint id "$IMAGE" -u 2>"$WORK/id.log")
