@@ -105,8 +105,8 @@ class DeepDream(Gimp.PlugIn):
             "style",
             "St_yle",
             "Optional style: another layer (of this or another open image) whose style the "
-            "result takes on, keeping the selected layer's content (style transfer). For a "
-            "strong style raise Steps per octave (40) and Strength (4), or use the Style preset",
+            "result takes on, keeping the selected layer's content (style transfer). Use the "
+            "Style preset: a style needs more steps than a dream",
             True,
             READWRITE,
         )
@@ -114,6 +114,10 @@ class DeepDream(Gimp.PlugIn):
             procedure.add_double_argument(prop, nick, blurb, lo, hi, default, READWRITE)
         for prop, _key, default, lo, hi, nick, blurb in procedure_args.LATER_ARGUMENTS:
             procedure.add_int_argument(prop, nick, blurb, lo, hi, default, READWRITE)
+        for prop, _key, default, lo, hi, nick, blurb in procedure_args.STYLE_LATER_ARGUMENTS:
+            procedure.add_double_argument(prop, nick, blurb, lo, hi, default, READWRITE)
+        prop, _key, flag, nick, blurb = procedure_args.KEEP_COLORS
+        procedure.add_boolean_argument(prop, nick, blurb, flag, READWRITE)
         procedure.add_layer_return_value(
             "dream-layer", "Dream layer", "The new layer holding the dream", False, READWRITE
         )

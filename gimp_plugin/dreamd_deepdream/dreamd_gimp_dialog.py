@@ -35,9 +35,16 @@ SLIDER_LIMITS = {
     "jitter": (0, 128),
     "style-weight": (0.0, 10.0),
     "content-weight": (0.0, 5.0),
+    "style-scale": (0.25, 4.0),
 }
-DIGITS = {"step-size": 1, "octave-scale": 2, "style-weight": 1, "content-weight": 1}
-STYLE_FIELDS = ("style-weight", "content-weight")
+DIGITS = {
+    "step-size": 1,
+    "octave-scale": 2,
+    "style-weight": 1,
+    "content-weight": 1,
+    "style-scale": 2,
+}
+STYLE_FIELDS = ("style-weight", "content-weight", "style-scale", "keep-colors")
 #: Set by the tests: the dialog writes what it shows (labels, mnemonics, values) there.
 REPORT_ENV = "DREAMD_GIMP_DIALOG_REPORT"
 
@@ -92,6 +99,7 @@ class DreamDialog:
             if prop in DIGITS:
                 w.set_digits(DIGITS[prop])
             self.widgets[prop] = w
+        self.widgets["keep-colors"] = dialog.get_widget("keep-colors", Gtk.CheckButton.__gtype__)
 
         octaves = [(procedure_args.AUTO_OCTAVES, "Automatic (4 or more: big photos get more)")]
         octaves += [(n, str(n)) for n in range(1, 17)]

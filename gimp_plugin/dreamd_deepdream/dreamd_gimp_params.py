@@ -103,7 +103,8 @@ ARGUMENTS: tuple[tuple[str, str, type, Any, Any, Any, str, str], ...] = (
 
 
 #: Style transfer weights, sent only with a style: (property name, params key, default,
-#: min, max, nick, blurb).
+#: min, max, nick, blurb). Weights of the style and content losses (the daemon's own
+#: defaults: protocol 1.1).
 STYLE_ARGUMENTS: tuple[tuple[str, str, float, float, float, str, str], ...] = (
     (
         "style-weight",
@@ -112,16 +113,16 @@ STYLE_ARGUMENTS: tuple[tuple[str, str, float, float, float, str, str], ...] = (
         0.0,
         1000.0,
         "Style wei_ght",
-        "With a style: how much of each step matches the style",
+        "With a style: how much matching the style counts",
     ),
     (
         "content-weight",
         "content_weight",
-        0.5,
+        0.3,
         0.0,
         1000.0,
         "Co_ntent weight",
-        "With a style: how much of each step keeps the layer's own content (lower: more style)",
+        "With a style: how much keeping the layer's own content counts (lower: more style)",
     ),
 )
 #: Arguments added later, after the others so that scripts passing values by position keep
@@ -138,6 +139,29 @@ LATER_ARGUMENTS: tuple[tuple[str, str, int, int, int, str, str], ...] = (
         "(much faster on big photos); 0: dream at full size",
     ),
 )
+#: Style arguments added after those (protocol 1.1), sent only with a style: (property
+#: name, params key, default, min, max, nick, blurb).
+STYLE_LATER_ARGUMENTS: tuple[tuple[str, str, float, float, float, str, str], ...] = (
+    (
+        "style-scale",
+        "style_scale",
+        1.0,
+        0.05,
+        20.0,
+        "Style s_cale",
+        "With a style: the style layer's size relative to this layer; larger, larger strokes",
+    ),
+)
+#: With a style: transfer the lightness only, the layer keeps its own colours (protocol
+#: 1.1): (property name, params key, default, nick, blurb).
+KEEP_COLORS: tuple[str, str, bool, str, str] = (
+    "keep-colors",
+    "keep_colors",
+    False,
+    "_Keep colours",
+    "With a style: take on the style's strokes and light only; the layer keeps its colours",
+)
+
 #: The choices the dialog offers for the detail size (pixels on the long side; 0: full).
 DETAIL_SIZES = (0, 4096, 3072, 2048, 1536, 1024)
 
@@ -178,8 +202,11 @@ def build_params(values: Mapping[str, Any]) -> dict[str, Any]:
     if layers:
         params["layers"] = layers
     if values.get("style") is not None:
-        for prop, key, default, *_rest in STYLE_ARGUMENTS:
+        for prop, key, default, *_rest in (*STYLE_ARGUMENTS, *STYLE_LATER_ARGUMENTS):
             params[key] = float(values.get(prop, default))
+        prop, key, default, *_rest = KEEP_COLORS
+        if values.get(prop, default):
+            params[key] = True
     return params
 
 
@@ -226,6 +253,8 @@ def argument_names() -> list[str]:
         "style",
         *(a[0] for a in STYLE_ARGUMENTS),
         *(a[0] for a in LATER_ARGUMENTS),
+        *(a[0] for a in STYLE_LATER_ARGUMENTS),
+        KEEP_COLORS[0],
     ]
 
 
@@ -263,13 +292,14 @@ PRESETS: dict[str, Preset] = {
         "Style",
         "Paint the layer in the style of the Style layer chosen below (style transfer): "
         "more, stronger steps",
-        {
+        {  # the daemon's STYLE_DEFAULTS (protocol 1.1)
             "iterations": 1,
+            "octave-count": 3,
+            "octave-scale": 1.5,
             "steps-per-octave": 40,
-            "step-size": 4.0,
-            "octave-scale": 1.4,
+            "step-size": 6.0,
             "style-weight": 1.0,
-            "content-weight": 0.5,
+            "content-weight": 0.3,
         },
     ),
 }
@@ -308,6 +338,7 @@ def memory_values(text: str | bytes | None, session: int) -> tuple[dict[str, Any
     ranges = {a[0]: (a[2], a[4], a[5]) for a in ARGUMENTS}
     ranges.update({a[0]: (float, a[3], a[4]) for a in STYLE_ARGUMENTS})
     ranges.update({a[0]: (int, a[3], a[4]) for a in LATER_ARGUMENTS})
+    ranges.update({a[0]: (float, a[3], a[4]) for a in STYLE_LATER_ARGUMENTS})
     out: dict[str, Any] = {}
     for key, value in raw.items():
         if key in ("model", "layer") and isinstance(value, str):
@@ -315,6 +346,8 @@ def memory_values(text: str | bytes | None, session: int) -> tuple[dict[str, Any
         elif key in ("guide", "style"):
             if value is None or (isinstance(value, int) and data.get("session") == session):
                 out[key] = value
+        elif key == KEEP_COLORS[0] and isinstance(value, bool):
+            out[key] = value
         elif key in ranges and isinstance(value, (int, float)) and not isinstance(value, bool):
             typ, lo, hi = ranges[key]
             if lo <= value <= hi and (typ is float or float(value).is_integer()):

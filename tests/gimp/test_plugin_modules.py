@@ -89,12 +89,18 @@ def test_style_params():
     assert "style_weight" not in procedure_args.build_params(values)  # no style: no style params
     values["style"] = object()  # a drawable
     params = procedure_args.build_params(values)
-    assert (params["style_weight"], params["content_weight"]) == (2.0, 0.5)
-    assert procedure_args.argument_names()[-4:] == [
+    assert (params["style_weight"], params["content_weight"]) == (2.0, 0.3)
+    assert params["style_scale"] == 1.0 and "keep_colors" not in params
+    values.update({"keep-colors": True, "style-scale": 2.0})
+    params = procedure_args.build_params(values)
+    assert params["keep_colors"] is True and params["style_scale"] == 2.0
+    assert procedure_args.argument_names()[-6:] == [
         "style",
         "style-weight",
         "content-weight",
         "detail-size",
+        "style-scale",
+        "keep-colors",
     ]
 
 
@@ -112,6 +118,12 @@ def test_presets_set_known_arguments_within_range():
     ranges = {a[0]: (a[4], a[5]) for a in procedure_args.ARGUMENTS}
     ranges.update({a[0]: (a[3], a[4]) for a in procedure_args.STYLE_ARGUMENTS})
     assert list(procedure_args.PRESETS) == ["subtle", "classic", "strong", "style"]
+    style = procedure_args.PRESETS["style"].values
+    # the Style preset is what the daemon advises for a style (protocol.STYLE_DEFAULTS)
+    from dreamd import protocol
+
+    for key, value in protocol.STYLE_DEFAULTS.items():
+        assert style[key.replace("_", "-")] == value, key
     for preset in procedure_args.PRESETS.values():
         for prop, value in preset.values.items():
             lo, hi = ranges[prop]
