@@ -73,12 +73,12 @@ class Stepper:
 
     def step(self, img: Tensor, oy: int, ox: int, step: float) -> Tensor:
         rolled = torch.roll(img, shifts=(oy, ox), dims=(2, 3))
-        for term, base in zip(self.contents, self._content_base):
+        for term, base in zip(self.contents, self._content_base, strict=True):
             s = term.layers[0].stride
             term.set_target(torch.roll(base, shifts=(oy // s, ox // s), dims=(2, 3)))
         grads, _ = self._retrying(rolled)
         total_weight = sum(abs(g.weight) for g in self.groups) or 1.0
-        for group, g in zip(self.groups, grads):
+        for group, g in zip(self.groups, grads, strict=True):
             # the mean stays a device tensor: no GPU→CPU synchronisation per step
             rolled.addcdiv_(
                 g, g.abs().mean().clamp_min(_EPS), value=step * group.weight / total_weight
@@ -88,7 +88,7 @@ class Stepper:
     def evaluate(self, img: Tensor) -> tuple[list[Tensor], list[Tensor]]:
         """Per group, the gradient of its objective at ``img`` (not rolled) and the
         objective's value (a 0-d tensor): what an optimiser needs, tile-exact."""
-        for term, base in zip(self.contents, self._content_base):
+        for term, base in zip(self.contents, self._content_base, strict=True):
             term.set_target(base)
         return self._retrying(img)
 

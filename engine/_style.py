@@ -99,7 +99,9 @@ def set_style_targets(
                 with torch.no_grad(), _precision.autocast(precision, model.device):
                     feats = model.net.features(model.net.normalize(scaled), term.layers)
                 grams = [weight * gram(a) / (a.shape[-1] * a.shape[-2] * a.shape[0]) for a in feats]
-                blended = grams if not blended else [b + g for b, g in zip(blended, grams)]
+                blended = (
+                    grams if not blended else [b + g for b, g in zip(blended, grams, strict=True)]
+                )
             term.targets = blended
 
 

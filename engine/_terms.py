@@ -64,7 +64,7 @@ class DreamTerm(Term):
         self.layers = [t.layer for t in targets]
 
     def loss(self, acts: Sequence[Tensor], window: Window) -> Tensor:
-        cropped = [window.crop(a, lay.stride) for a, lay in zip(acts, self.layers)]
+        cropped = [window.crop(a, lay.stride) for a, lay in zip(acts, self.layers, strict=True)]
         return objective(self.targets, cropped)
 
 
@@ -89,12 +89,14 @@ class StyleTerm(Term):
 
     def measure(self, sums: list[Tensor], counts: list[int]) -> None:
         """Set the whole image's Gram matrices from per-tile sums of FFᵀ and position counts."""
-        self.current = [s / max(n, 1) for s, n in zip(sums, counts)]
+        self.current = [s / max(n, 1) for s, n in zip(sums, counts, strict=True)]
         self.counts = counts
 
     def loss(self, acts: Sequence[Tensor], window: Window) -> Tensor:
         total = acts[0].new_zeros((), dtype=torch.float32)
-        for act, lay, g, s, n in zip(acts, self.layers, self.current, self.targets, self.counts):
+        for act, lay, g, s, n in zip(
+            acts, self.layers, self.current, self.targets, self.counts, strict=True
+        ):
             f = window.crop(act, lay.stride)
             diff = (g - s).detach() / (s * s).sum().clamp_min(1e-30)
             # d/dF of this is 2·(G−S)F/N·2/‖S‖², the gradient of ‖G−S‖²/‖S‖² through F
@@ -106,7 +108,7 @@ class StyleTerm(Term):
         return -torch.stack(
             [
                 ((g - s) ** 2).sum() / (s * s).sum().clamp_min(1e-30)
-                for g, s in zip(self.current, self.targets)
+                for g, s in zip(self.current, self.targets, strict=True)
             ]
         ).mean()
 
@@ -114,7 +116,7 @@ class StyleTerm(Term):
         """Current per-layer style losses (for tests and reports)."""
         return [
             float(((g - s) ** 2).sum() / (s * s).sum().clamp_min(1e-30))
-            for g, s in zip(self.current, self.targets)
+            for g, s in zip(self.current, self.targets, strict=True)
         ]
 
 
