@@ -8,6 +8,10 @@ guide, then the style image(s), each only when its descriptor is present).
 Requests are decoded strictly (unknown fields refused) because they come from anyone who
 can connect; replies leniently (unknown fields ignored) so that a newer daemon can add
 optional fields without breaking older clients.
+
+Longer than this project's ~400 lines on purpose: every message shape of PROTOCOL.md §3–4
+stands here, next to the strict field readers they share, so the wire schema can be read
+(and checked against the document) in one place.
 """
 
 from __future__ import annotations
