@@ -33,7 +33,8 @@ def deep_rawmode(im: Image.Image) -> bool:
 
 def tile_rawmode(im: Image.Image) -> str:
     """The rawmode of an opened image's first tile ("LA;16B" for 16-bit grey+alpha PNG)."""
-    return _rawmode(im.tile[0].args)
+    tiles = getattr(im, "tile", None) or [None]  # only a file's image has tiles
+    return _rawmode(tiles[0].args) if tiles[0] is not None else ""
 
 
 def read_deep(opener: Opener, frame: int = 0) -> np.ndarray:
