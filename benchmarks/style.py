@@ -14,6 +14,9 @@
    style and content loss, and how far the colour statistics moved towards the style's.
 3. The defaults' seconds per image at ``--default-sizes``.
 
+``--only figures`` writes the README's pictures instead (``docs/style-chelsea.jpg``,
+``docs/style-options.jpg``).
+
 Photos are scikit-image's, style images are made by ``harness.styles`` (no downloads).
 GoogLeNet and bvlc-googlenet use their real weights when they are cached, else random
 ones: the same speed, but their losses then say nothing about pictures. The machine this
@@ -147,6 +150,51 @@ def default_times(args: argparse.Namespace) -> None:
             print(f"| {name} | {side} | {seconds:.1f} |", flush=True)
 
 
+def figures(args: argparse.Namespace) -> None:
+    """The README's pictures: the example at the defaults, and a strip of the options."""
+    from PIL import Image
+
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    model = load("efficientnet-lite0")
+    root = Path(__file__).resolve().parents[1]
+    picture = engine.to_float(np.asarray(Image.open(root / "samples" / "chelsea.jpg")))
+    painting = engine.to_float(style_image("painting"))
+    brick = engine.to_float(style_image("brick"))
+    h = picture.shape[0]
+
+    def styled(extra: dict, style: object = painting) -> np.ndarray:
+        params = engine.DreamParams.from_mapping({**STYLE_DEFAULTS, "seed": 1, **extra})
+        started = time.perf_counter()
+        image = engine.dream(model, picture, params, style=style).image
+        print(f"{extra or 'defaults'}: {time.perf_counter() - started:.1f} s", flush=True)
+        return engine.from_float(image, np.uint8)
+
+    def fit(pixels: np.ndarray) -> np.ndarray:
+        im = Image.fromarray(
+            pixels if pixels.dtype == np.uint8 else engine.from_float(pixels, np.uint8)
+        )
+        return np.asarray(im.resize((round(im.width * h / im.height), h), Image.Resampling.LANCZOS))
+
+    gap = np.full((h, 6, 3), 255, np.uint8)
+
+    def strip(panels: list[np.ndarray], name: str) -> None:
+        row = [p for panel in panels for p in (fit(panel), gap)][:-1]
+        Image.fromarray(np.concatenate(row, axis=1)).save(out / name, quality=90)
+        print(f"wrote {out / name}")
+
+    strip([picture, painting, styled({})], "style-chelsea.jpg")
+    strip(
+        [
+            styled({"style_scale": 0.5}),
+            styled({"style_scale": 2.0}),
+            styled({"keep_colors": True}),
+            styled({"style_blend": [0.5, 0.5]}, [painting, brick]),
+        ],
+        "style-options.jpg",
+    )
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     split = lambda kind: lambda text: [kind(v) for v in text.split(",")]  # noqa: E731
@@ -158,13 +206,25 @@ def main() -> None:
         "--pairs", type=split(str), default=["chelsea:painting", "astronaut:brick", "coffee:gravel"]
     )
     p.add_argument("--repeat", type=int, default=1, help="runs per row, the fastest kept")
-    p.add_argument("--only", choices=("curves", "defaults", "times"), help="one table only")
+    p.add_argument(
+        "--only", choices=("curves", "defaults", "times", "figures"), help="one part only"
+    )
+    p.add_argument("--out", default="docs", help="where --only figures writes (docs)")
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=2,
+        help="torch threads (2: the CI machine; 1 on a machine others load: two threads "
+        "waiting on each other there cost many times the work)",
+    )
     args = p.parse_args()
-    torch.set_num_threads(min(torch.get_num_threads(), 2))
+    torch.set_num_threads(args.threads)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
     for table, fn in (("curves", curves), ("defaults", against_old), ("times", default_times)):
         if args.only in (None, table):
             fn(args)
+    if args.only == "figures":
+        figures(args)
 
 
 if __name__ == "__main__":
