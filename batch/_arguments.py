@@ -108,7 +108,21 @@ def build_parser() -> argparse.ArgumentParser:
         default=1,
         help="times the whole dream is run on each image (1)",
     )
-    dream.add_argument("--octave-count", type=int, help="octaves (4; 3 with --style)")
+    dream.add_argument(
+        "--octave-count",
+        type=_octave_count,
+        metavar="N|auto",
+        help="octaves: a number runs that many; auto (the default) runs enough that the "
+        "smallest is near the size the network was trained on, never fewer than 4, so "
+        "big photos get more (3 with --style)",
+    )
+    dream.add_argument(
+        "--detail-size",
+        type=int,
+        metavar="PX",
+        help="dream a copy this many pixels long and carry the detail it adds up to full "
+        "size: much faster on big photos (default: dream at full size)",
+    )
     dream.add_argument(
         "--octave-scale", type=float, help="scale between octaves (1.3; 1.5 with --style)"
     )
@@ -241,6 +255,15 @@ def _float_range(lo: float, hi: float) -> Any:
     return parse
 
 
+def _octave_count(text: str) -> int | str:
+    if text == "auto":
+        return text
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number or auto, got {text!r}") from None
+
+
 def dream_params(args: argparse.Namespace) -> dict[str, Any]:
     """The engine's / the protocol's ``params`` map for these flags."""
     params: dict[str, Any] = {
@@ -258,5 +281,7 @@ def dream_params(args: argparse.Namespace) -> dict[str, Any]:
         params["seed"] = args.seed
     if args.tile_size is not None:
         params["tile_size"] = args.tile_size
+    if args.detail_size is not None:
+        params["detail_size"] = args.detail_size
     params.update(style_params(args))
     return params

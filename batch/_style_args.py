@@ -12,7 +12,7 @@ from dreamd import protocol
 #: A dream's defaults for the flags whose default depends on --style (the engine's, the
 #: protocol's and the GIMP plug-in's).
 DREAM_DEFAULTS: dict[str, Any] = {
-    "octave_count": 4,
+    "octave_count": "auto",
     "octave_scale": 1.3,
     "steps_per_octave": 10,
     "step_size": 1.5,

@@ -99,13 +99,6 @@ Event = Ready | LoadFailed | Progress | PreviewReady | Finished | Failed | Calib
 CALIBRATE = "calibrate"
 
 
-def _engine_previews() -> bool:
-    # Until the engine's dream() takes on_preview (it is being changed alongside).
-    import inspect
-
-    return "on_preview" in inspect.signature(engine.dream).parameters
-
-
 class Outbox:
     """A thread-safe event queue whose ``fileno()`` becomes readable when it has events."""
 
@@ -266,7 +259,7 @@ class Worker:
                         where,
                     )
             previews: dict[str, Any] = {}
-            if job.preview is not None and _engine_previews():
+            if job.preview is not None:
                 previews = {
                     "on_preview": lambda picture: self._preview(job, picture),
                     "preview_side": job.preview.max_side,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import random
 import time
 from collections.abc import Callable, Sequence
@@ -13,12 +12,13 @@ import torch
 import torch.nn.functional as F
 
 from . import _colour, _image, _precision, _tiles
-from ._catalogue import Layer
 from ._devices import release_cached_memory
 from ._errors import Cancelled, InvalidParams, OutOfMemory
 from ._layers import content_layer, dream_layers, resolve_layers, style_layers
 from ._objective import Target
 from ._params import DreamParams
+from ._plan import plan
+from ._preview import Previewer, PreviewFn
 from ._stepper import Stepper
 from ._style import StyleOctave, prepare_styles, resize, set_style_targets
 from ._terms import ContentTerm, DreamTerm, Group, StyleTerm, gram
@@ -75,6 +75,9 @@ def dream(
     style: np.ndarray | Sequence[np.ndarray] | None = None,
     on_progress: ProgressFn | None = None,
     should_cancel: CancelFn | None = None,
+    on_preview: PreviewFn | None = None,
+    preview_side: int = 256,
+    preview_every: float = 2.0,
 ) -> DreamResult:
     """Dream ``image`` with ``model``.
 
@@ -92,6 +95,9 @@ def dream(
             count from 1, octave 1 being the smallest.
         should_cancel: polled before every step; when it returns true, :class:`Cancelled`
             is raised within one step.
+        on_preview: given pictures of the dream as it forms (float32 RGB, at most
+            ``preview_side`` pixels long): at the end of every octave, and within the
+            full-size octave at most every ``preview_every`` seconds (see ``_preview``).
 
     Returns:
         :class:`DreamResult` with the image in the input's layout (alpha untouched).
@@ -100,8 +106,9 @@ def dream(
         InvalidImage, InvalidParams, UnknownLayer, Cancelled, OutOfMemory (torch's own
         out-of-memory errors included: callers need not import torch to catch them).
     """
+    previews = (on_preview, preview_side, preview_every) if on_preview is not None else None
     try:
-        return _dream(model, image, params, guide, style, on_progress, should_cancel)
+        return _dream(model, image, params, guide, style, on_progress, should_cancel, previews)
     except torch.OutOfMemoryError as exc:
         release_cached_memory(model.device)
         first = f"out of memory on {model.device}: {exc}".splitlines()[0]
@@ -119,6 +126,7 @@ def _dream(
     style: np.ndarray | Sequence[np.ndarray] | None,
     on_progress: ProgressFn | None,
     should_cancel: CancelFn | None,
+    previews: tuple[PreviewFn, int, float] | None = None,
 ) -> DreamResult:
     started = time.perf_counter()
     params = (params or DreamParams()).validated()
@@ -148,7 +156,23 @@ def _dream(
         colour = _colour.rgb_to_lab(base)
         base = _colour.lightness_gray(colour[:, :1]).contiguous(memory_format=torch.channels_last)
 
-    sizes, upscaled = _octave_sizes(model, layers, base.shape[-2:], params, notes)
+    need = max(min_input_side(model.net, layers, device), 2 * max(lay.stride for lay in layers))
+    p = plan(
+        (h, w),
+        params.octave_count,
+        params.octave_scale,
+        params.steps_per_octave,
+        params.iterations,
+        need,
+        params.detail_size,
+    )
+    notes.extend(p.notes)
+    sizes, upscaled = p.sizes, p.upscaled
+    full = None
+    if p.working is not None:
+        # Dream a smaller copy; only the detail it adds is carried up to full size.
+        full, base = base, resize(base, p.working, antialias=True)
+    small_base = base  # what the dream's detail is measured against at the end
     if upscaled is not None:
         base = F.interpolate(base, size=upscaled, mode="bicubic", align_corners=False)
     prepared = (
@@ -176,8 +200,19 @@ def _dream(
         dreamer = None
     quantum = stepper.jitter_quantum if dreamer is None else 1
     content_pyramid = [resize(base, s, antialias=True) for s in sizes]
+    previewer = None
+    if previews is not None:
+        finish = None
+        if colour is not None:
+            ab = colour[:, 1:]
+
+            def finish(small: torch.Tensor) -> torch.Tensor:
+                lab = _colour.rgb_to_lab(small)[:, :1]
+                return _colour.lab_to_rgb(torch.cat([lab, resize(ab, small.shape[-2:], True)], 1))
+
+        previewer = Previewer(previews[0], (h, w), previews[1], previews[2], finish)
     x = base
-    for _ in range(params.iterations):
+    for iteration in range(params.iterations):
         pyramid = [resize(x, s, antialias=True) for s in sizes]
         detail = torch.zeros_like(pyramid[0])
         for octave, octave_base in enumerate(pyramid, start=1):
@@ -208,10 +243,17 @@ def _dream(
                 done += 1
                 if on_progress is not None:
                     on_progress(done, total, octave, step)
+                last = octave == len(sizes) and iteration == params.iterations - 1
+                if previewer is not None and last and step < params.steps_per_octave:
+                    previewer.stepped(img)
+            if previewer is not None:
+                previewer.octave_done(img)
             detail = img - octave_base
         x = img
     if upscaled is not None:
-        x = F.interpolate(x, size=(h, w), mode="area")
+        x = F.interpolate(x, size=small_base.shape[-2:], mode="area")
+    if full is not None:
+        x = (full + resize(x - small_base, (h, w), antialias=False)).clamp_(0.0, 1.0)
     if colour is not None:
         x = _colour.lab_to_rgb(torch.cat([_colour.rgb_to_lab(x)[:, :1], colour[:, 1:]], dim=1))
     rgb = x[0].permute(1, 2, 0).float().cpu().numpy()
@@ -285,43 +327,6 @@ def _targets(
         sel = t.select(f).float()
         out.append(Target(t.layer, t.weight, t.channels, sel[0].reshape(sel.shape[1], -1)))
     return out
-
-
-def _octave_sizes(
-    model: DreamModel,
-    layers: Sequence[Layer],
-    size: torch.Size,
-    params: DreamParams,
-    notes: list[str],
-) -> tuple[list[tuple[int, int]], tuple[int, int] | None]:
-    """Octave sizes, smallest first; fewer octaves when the smallest would be too small
-    for the layer, and an upscaled working size when even one octave is too small."""
-    h, w = int(size[0]), int(size[1])
-    need = max(
-        min_input_side(model.net, layers, model.device), 2 * max(lay.stride for lay in layers)
-    )
-    upscaled = None
-    if min(h, w) < need:
-        f = need / min(h, w)
-        upscaled = (math.ceil(h * f), math.ceil(w * f))
-        notes.append(
-            f"image smaller than {need} px on a side: dreamed at {upscaled[1]}×{upscaled[0]} "
-            "and scaled back"
-        )
-        h, w = upscaled
-    count = params.octave_count
-    while count > 1 and min(h, w) / params.octave_scale ** (count - 1) < need:
-        count -= 1
-    if count < params.octave_count:
-        notes.append(
-            f"octave count reduced from {params.octave_count} to {count}: smaller octaves "
-            f"would be under {need} px for this layer"
-        )
-    sizes = [
-        (max(1, round(h / params.octave_scale**i)), max(1, round(w / params.octave_scale**i)))
-        for i in range(count - 1, -1, -1)
-    ]
-    return sizes, upscaled
 
 
 def style_distance(

@@ -9,6 +9,9 @@ from typing import Any, Literal
 
 from ._errors import InvalidParams
 
+#: ``octave_count`` ``"auto"``: enough octaves that the smallest is near the size the network
+#: was trained on, never fewer than 4 (see ``_plan``).
+AUTO_OCTAVES: Literal["auto"] = "auto"
 Precision = Literal["auto", "fp32", "bf16", "fp16"]
 PRECISIONS: tuple[str, ...] = ("auto", "fp32", "bf16", "fp16")
 StyleOptimizer = Literal["lbfgs", "adam", "step"]
@@ -34,9 +37,13 @@ RANGES: dict[str, tuple[type, float, float]] = {
     "style_max_side": (int, 32, 4096),
     "tv_weight": (float, 0.0, 1e9),
     "style_scale": (float, 0.05, 20.0),
+    "detail_size": (int, 64, 65_536),
 }
-#: Numeric fields whose ``None`` means "choose for me" (a random seed, automatic tiles).
-OPTIONAL: frozenset[str] = frozenset({"seed", "tile_size"})
+#: Numeric fields whose ``None`` means "choose for me" (a random seed, automatic tiles,
+#: dreaming at full size).
+OPTIONAL: frozenset[str] = frozenset({"seed", "tile_size", "detail_size"})
+#: Numeric fields that may also be ``"auto"``.
+AUTO: frozenset[str] = frozenset({"octave_count"})
 #: A layer's weight in the objective (negative minimises it).
 LAYER_WEIGHT: tuple[float, float] = (-1e6, 1e6)
 #: Each style image's share in ``style_blend`` (relative: they are divided by their sum).
@@ -97,7 +104,11 @@ class DreamParams:
     """Everything that decides a dream. Defaults are the original notebook's.
 
     ``layers`` empty means the model's default layer. ``step_size`` is in 0–255 pixel
-    units, as in the original. ``tile_size`` ``None`` means automatic.
+    units, as in the original. ``tile_size`` ``None`` means automatic. ``octave_count``
+    ``"auto"`` (the default) runs enough octaves that the smallest is near the size the
+    network was trained on, never fewer than the notebook's 4; a number runs that many.
+    ``detail_size`` dreams a copy whose long side is that many pixels and carries the
+    detail it adds up to the full size (``None``: dream at full size).
 
     With a style image (Gatys-style transfer): ``style_weight`` and ``content_weight`` say
     how much of each step matches the style's Gram matrices on ``style_layers`` and keeps
@@ -110,8 +121,9 @@ class DreamParams:
     """
 
     layers: tuple[LayerSpec, ...] = ()
-    octave_count: int = 4
+    octave_count: int | Literal["auto"] = AUTO_OCTAVES
     octave_scale: float = 1.3
+    detail_size: int | None = None
     steps_per_octave: int = 10
     iterations: int = 1
     step_size: float = 1.5
@@ -174,7 +186,7 @@ class DreamParams:
         """Return self, or raise :class:`InvalidParams` naming the first bad field."""
         for name, (kind, lo, hi) in RANGES.items():
             value = getattr(self, name)
-            if value is None and name in OPTIONAL:
+            if (value is None and name in OPTIONAL) or (value == AUTO_OCTAVES and name in AUTO):
                 continue
             if kind is int:
                 _int_in(name, value, int(lo), int(hi))

@@ -380,15 +380,19 @@ class Client:
         ``preview`` (a :class:`Preview`), progress carries pictures of the dream as it
         forms (``Progress.preview``) when the daemon speaks 1.1 or later; an older daemon
         gets no such request and sends none. ``style`` may be several images (blended by
-        ``params["style_blend"]``); those, and the style parameters 1.1 added, raise
-        :class:`Unsupported` for a 1.0 daemon rather than being refused by it.
+        ``params["style_blend"]``); those, and the parameters 1.1 added, raise
+        :class:`Unsupported` for a 1.0 daemon rather than being refused by it, except
+        ``octave_count`` ``"auto"``, left out for it (it runs its default, 4).
         """
         if preview is not None and not self.speaks(PREVIEW_VERSION):
             preview = None
         if style is not None and not isinstance(style, Image):
             style = tuple(style)
             style = style[0] if len(style) == 1 else style
-        newer = sorted(STYLE_PARAMS_1_1.intersection(params or {}))
+        params = dict(params or {})
+        if params.get("octave_count") == "auto" and not self.speaks(STYLE_VERSION):
+            del params["octave_count"]  # a 1.0 daemon runs its default, 4
+        newer = sorted((STYLE_PARAMS_1_1 | {"detail_size"}).intersection(params))
         if isinstance(style, tuple):
             newer.insert(0, "several style images")
         if newer and not self.speaks(STYLE_VERSION):
@@ -396,7 +400,7 @@ class Client:
                 f"this dreamd speaks protocol 1.0: {', '.join(newer)} need 1.1; update it"
             )
         request = DreamRequest(
-            self._new_id(), image, dict(params or {}), guide, style, model, priority, preview
+            self._new_id(), image, params, guide, style, model, priority, preview
         )
         frames = encode_request(request)
         decode_request(frames, _LOCAL_CHECK)

@@ -36,6 +36,8 @@ MAX_CHANNEL = 65_535  # no network here has more channels in one layer
 MAX_LAYER_WEIGHT = 1e6
 MAX_STYLE_WEIGHT = 1e9
 MAX_SEED = 2**63 - 1
+#: ``octave_count`` ``"auto"`` runs at most this many octaves (the step budget counts them).
+AUTO_OCTAVES_MAX = 16
 MAX_BLEND_WEIGHT = 1e6
 #: Style images one dream may blend (each one a frame of its own).
 MAX_STYLES = 4
@@ -57,8 +59,11 @@ class Param:
 #: Every field, in the order they are checked (a request's first bad field is answered).
 PARAMS: dict[str, Param] = {
     "layers": Param("layers", default=()),
-    "octave_count": Param("int", 1, 32, 4),
+    # "auto" (1.1): enough octaves that the smallest is near the network's own size, 4 to
+    # AUTO_OCTAVES_MAX of them (the engine's rule, engine/_plan.py)
+    "octave_count": Param("int", 1, 32, "auto", choices=("auto",)),
     "octave_scale": Param("number", 1.01, 4.0, 1.3),
+    "detail_size": Param("int", 64, 65_536, None, nullable=True),
     "steps_per_octave": Param("int", 0, 10_000, 10),
     "iterations": Param("int", 1, 1_000, 1),
     "step_size": Param("number", 0.0, 255.0, 1.5),
@@ -125,7 +130,8 @@ def check_params(params: object, limits: Limits, field: str = "params") -> dict[
         _check(params, name, param, field)
     total = 1
     for name in ("octave_count", "steps_per_octave", "iterations"):
-        total *= params.get(name, PARAMS[name].default)
+        value = params.get(name, PARAMS[name].default)
+        total *= AUTO_OCTAVES_MAX if value == "auto" else value
     if total > limits.max_total_steps:
         raise MessageInvalid(
             ErrorCode.TOO_LARGE,
@@ -137,6 +143,8 @@ def check_params(params: object, limits: Limits, field: str = "params") -> dict[
 
 
 def _check(params: Mapping[str, Any], name: str, param: Param, field: str) -> None:
+    if param.kind == "int" and params.get(name) in param.choices:
+        return  # "auto"
     if param.kind == "int":
         get_int(params, name, field, int(param.low), int(param.high), nullable=param.nullable)
     elif param.kind == "number":

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import types
 import typing
 
 import pytest
@@ -27,7 +28,12 @@ def _kind(hint: object) -> tuple[str, bool]:
     """The protocol kind of an engine type hint, and whether it may be None."""
     args = typing.get_args(hint)
     nullable = type(None) in args
-    base = next((a for a in args if a is not type(None)), hint) if nullable else hint
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        # None, and "auto" next to a number (octave_count), leave the number's kind
+        plain = [a for a in args if a is not type(None)]
+        base = next((a for a in plain if typing.get_origin(a) is not typing.Literal), plain[0])
+    else:
+        base = hint
     if base is int:
         return "int", nullable
     if base is float:
@@ -100,9 +106,9 @@ def test_keep_colors_is_refused_alike(value: object, ok: bool):
     assert _engine_accepts("keep_colors", value) is ok
 
 
-def _protocol_accepts(name: str, value: object) -> bool:
+def _protocol_accepts(name: str, value: object, rest: dict | None = None) -> bool:
     try:
-        protocol.check_params({name: value}, protocol.Limits())
+        protocol.check_params({**(rest or {}), name: value}, protocol.Limits())
     except protocol.MessageInvalid:
         return False
     return True
@@ -123,6 +129,18 @@ def test_both_sides_refuse_exactly_outside_the_bounds(name: str):
     kind, low, high = engine_params.RANGES[name]
     below = low - 1 if kind is int else math.nextafter(low, -math.inf)
     above = high + 1 if kind is int else math.nextafter(high, math.inf)
+    # One octave: the total step budget (its own rule) stays out of the way of the bounds.
+    rest = {} if name == "octave_count" else {"octave_count": 1}
     for value, ok in ((kind(low), True), (kind(high), True), (below, False), (above, False)):
-        assert _protocol_accepts(name, value) is ok, (name, value)
+        assert _protocol_accepts(name, value, rest) is ok, (name, value)
         assert _engine_accepts(name, value) is ok, (name, value)
+
+
+@pytest.mark.parametrize("value, ok", [("auto", True), (7, True), ("Auto", False), (0, False)])
+def test_auto_octaves_is_accepted_alike(value: object, ok: bool):
+    assert _protocol_accepts("octave_count", value) is ok
+    assert _engine_accepts("octave_count", value) is ok
+
+
+def test_auto_octaves_at_most_as_many_as_the_step_budget_counts():
+    assert wire.AUTO_OCTAVES_MAX == engine.MAX_AUTO_OCTAVES

@@ -148,6 +148,7 @@ class EstimateAndDraft:
             self.label.set_text(text)
         finally:
             self._busy(False)
+            self.owner.report("draft-done")
 
     def _busy(self, busy: bool) -> None:
         self.running, self.stop = busy, False

@@ -24,7 +24,7 @@ HELP_DOMAIN = "dreamd-deepdream"
 
 #: The Octaves field's value that sends ``octave_count`` ``"auto"`` (protocol 1.1).
 AUTO_OCTAVES = 0
-OCTAVES_DEFAULT = 4
+OCTAVES_DEFAULT = AUTO_OCTAVES
 
 #: (property name, params key, type, default, min, max, nick, blurb)
 ARGUMENTS: tuple[tuple[str, str, type, Any, Any, Any, str, str], ...] = (
@@ -148,7 +148,7 @@ STYLE_LATER_ARGUMENTS: tuple[tuple[str, str, float, float, float, str, str], ...
         1.0,
         0.05,
         20.0,
-        "Style s_cale",
+        "Style scale",  # every fitting letter is taken
         "With a style: the style layer's size relative to this layer; larger, larger strokes",
     ),
 )

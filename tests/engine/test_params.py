@@ -10,8 +10,15 @@ from dreamd.engine import DreamParams, InvalidParams, LayerSpec
 
 
 def test_defaults_are_the_original_notebooks():
+    """The notebook's, except the octave count: "auto" gives the notebook's 4 on pictures
+    up to about 500 pixels on their short side, and more on larger ones (engine/_plan.py)."""
     p = DreamParams()
-    assert (p.octave_count, p.octave_scale, p.steps_per_octave, p.iterations) == (4, 1.3, 10, 1)
+    assert (p.octave_count, p.octave_scale, p.steps_per_octave, p.iterations) == (
+        "auto",
+        1.3,
+        10,
+        1,
+    )
     assert (p.step_size, p.jitter) == (1.5, 32)
 
 

@@ -30,8 +30,8 @@ if str(REPO) not in sys.path:
 
 from gimprunner import GimpRunner, GimpUnavailable, dreamd_cli  # noqa: E402
 
-#: The test daemon's pixel limit: above the 96×64 test images, below the "too large" one.
-DAEMON_MAX_PIXELS = 20_000
+#: The test daemon's pixel limit: above the 3000×2000 test image, below the "too large" one.
+DAEMON_MAX_PIXELS = 8_000_000
 DAEMON_START_TIMEOUT = float(os.environ.get("DREAMD_TEST_START_TIMEOUT", "180"))
 
 

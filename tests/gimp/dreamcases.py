@@ -41,6 +41,15 @@ def style_picture() -> np.ndarray:
     return np.stack([r, g, b], axis=-1)
 
 
+def large_picture() -> np.ndarray:
+    """A 3000×2000 photo-sized picture (6 MP): the test picture scaled up, with texture."""
+    small = picture(1)
+    big = small.repeat(32, axis=0)[:2000].repeat(32, axis=1)[:, :3000]
+    yy, xx = np.mgrid[0:2000, 0:3000].astype(np.float32)
+    waves = 0.1 * np.sin(xx / 40.0) * np.cos(yy / 55.0)
+    return np.clip(big * 0.8 + waves[..., None], 0, 1)
+
+
 def alpha() -> np.ndarray:
     """Alpha that varies: opaque left half, 25 % right half, a transparent-ish stripe."""
     a = np.full((H, W), 1.0)
@@ -62,7 +71,7 @@ def write_images(d: Path) -> dict[str, Path]:
     pic = picture(0)
     paths = {
         name: d / f"{name}.png"
-        for name in ("rgba8", "rgb8", "rgb16", "graya8", "guide", "style", "big")
+        for name in ("rgba8", "rgb8", "rgb16", "graya8", "guide", "style", "big", "large", "medium")
     }
     write_png(paths["rgba8"], u8(np.concatenate([pic, alpha()[..., None]], axis=-1)))
     write_png(paths["rgb8"], u8(pic))
@@ -71,7 +80,9 @@ def write_images(d: Path) -> dict[str, Path]:
     write_png(paths["graya8"], u8(np.concatenate([grey, alpha()[..., None]], axis=-1)))
     write_png(paths["guide"], u8(picture(5)[::-1, ::-1]))
     write_png(paths["style"], u8(style_picture()))
-    write_png(paths["big"], np.zeros((160, 160, 3), np.uint8))  # over the daemon's limit
+    write_png(paths["big"], np.zeros((3000, 3000, 3), np.uint8))  # over the daemon's limit
+    write_png(paths["large"], u8(large_picture()))
+    write_png(paths["medium"], u8(large_picture()[:384, :576]))
     return paths
 
 
@@ -95,6 +106,22 @@ def cases(images: dict[str, Path]) -> dict[str, dict[str, Any]]:
         "composite_group": {"input": rgba, "group": True, "params": PARAMS, **over},
         "mask_picked": {"input": rgba, "pick": "mask", "params": PARAMS},
         "channel_picked": {"input": rgba, "pick": "channel", "params": PARAMS},
+        # A 6 MP photo: auto octaves (planned only: no steps, so it costs no dreaming)...
+        "auto_large": {
+            "input": str(images["large"]),
+            "params": {"octave-count": 0, "steps-per-octave": 0, "seed": 1},
+        },
+        # ...and a detail size: dreamed at 512 px, the detail carried up to 3000×2000.
+        "detail_large": {
+            "input": str(images["large"]),
+            "params": {
+                "octave-count": 0,
+                "steps-per-octave": 2,
+                "step-size": 3.0,
+                "detail-size": 512,
+                "seed": 1,
+            },
+        },
     }
 
 

@@ -16,7 +16,8 @@ order, each one:
   ``["shot_root", PATH]`` (of the whole screen), ``["touch", PATH]``, ``["names", PATH]``
   (append the names of all visible windows to PATH as a JSON line: GIMP's image window
   says how many layers the image has), ``["wait_name", REGEX]`` (until a window's name
-  matches), ``["move", "REGEX X Y"]``, ``["resize", "REGEX W H"]`` (the first window whose
+  matches), ``["wait_text", "PATH TEXT"]`` (until the file PATH contains TEXT),
+  ``["move", "REGEX X Y"]``, ``["resize", "REGEX W H"]`` (the first window whose
   name matches).
 
 Writes ``work/driver.log``. Exit status 0 when the report was written.
@@ -45,6 +46,13 @@ def xdotool(*args: str) -> str:
 
 def windows(pattern: str) -> list[str]:
     return [w for w in xdotool("search", "--onlyvisible", "--name", pattern).split() if w]
+
+
+def _closed(report: str) -> int:
+    """How many times the plug-in's dialog has reported closing."""
+    if not report or not Path(report).exists():
+        return 0
+    return Path(report).read_text().count('"event": "closed"')
 
 
 def screenshot(xid: str | None, path: str) -> None:
@@ -110,6 +118,7 @@ def drive(job, work, xvfb_log, script, gimp_log) -> int:
                         return 1
                     time.sleep(0.25)
             time.sleep(float(step.get("delay", 0.5)))
+            closed_before = _closed(os.environ.get("DREAMD_GIMP_DIALOG_REPORT", ""))
             for action, arg in step.get("do", ()):
                 if action == "key":
                     if xid is not None:
@@ -130,6 +139,13 @@ def drive(job, work, xvfb_log, script, gimp_log) -> int:
                             log(work, f"step {n}: no window named {arg!r}")
                             return 1
                         time.sleep(0.25)
+                elif action == "wait_text":
+                    path, text = arg.split(" ", 1)
+                    while not (Path(path).exists() and text in Path(path).read_text()):
+                        if gimp.poll() is not None or time.monotonic() > deadline:
+                            log(work, f"step {n}: {path} never said {text!r}")
+                            return 1
+                        time.sleep(0.25)
                 elif action in ("move", "resize"):
                     pattern, a, b = arg.rsplit(" ", 2)
                     for w in windows(pattern)[:1]:
@@ -140,7 +156,16 @@ def drive(job, work, xvfb_log, script, gimp_log) -> int:
                     with open(arg, "a") as f:
                         f.write(json.dumps(names) + "\n")
                 log(work, f"step {n}: {action} {arg}")
-            if xid is not None:
+            report = os.environ.get("DREAMD_GIMP_DIALOG_REPORT", "")
+            if xid is not None and step["window"] == "^DeepDream$" and report:
+                # The dialog says when it closes: the next one may open at once with the
+                # same title (and X id), so "gone" cannot be seen reliably.
+                while _closed(report) <= closed_before:
+                    if gimp.poll() is not None or time.monotonic() > deadline:
+                        log(work, f"step {n}: the dialog never closed")
+                        return 1
+                    time.sleep(0.25)
+            elif xid is not None:
                 while xid in windows(step["window"]):
                     if gimp.poll() is not None or time.monotonic() > deadline:
                         log(work, f"step {n}: window {step['window']!r} stays open")

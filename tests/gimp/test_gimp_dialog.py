@@ -9,7 +9,9 @@ One GIMP session runs five dreams in a row (batch_dialog.py):
    the layer is fixed; OK;
 3. Repeat (WITH_LAST_VALS): the same again, no dialog;
 4. a picture over the daemon's pixel limit: Steps per octave set to 3; OK; the dream fails;
-5. a fresh call: the dialog shows Steps 3; OK.
+5. a fresh call: the dialog shows Steps 3; OK;
+6. a longer dream (576×384, 30 steps): its preview shows on the canvas while it runs;
+   Cancel in the progress window; the preview goes, nothing is added.
 """
 
 from __future__ import annotations
@@ -26,13 +28,14 @@ PRESET = {"octave-count": 2, "steps-per-octave": 2, "step-size": 2.0, "seed": 12
 def session(gimp, share, gimp_profile, dreamd_endpoint, images):
     if not gimp_gui_available(gimp):
         pytest.skip("Xvfb, xdotool or gimp-3.0 missing where GIMP runs (setup_gimp.sh adds them)")
-    rgb, big = str(images["rgb8"]), str(images["big"])
+    rgb, big, medium = str(images["rgb8"]), str(images["big"]), str(images["medium"])
     runs = [
         {"input": rgb, "preset": PRESET},
         {"input": rgb},
         {"input": rgb, "mode": "last"},
         {"input": big},
         {"input": rgb},
+        {"input": medium},
     ]
     dialog = "^DeepDream$"
     steps = [
@@ -44,7 +47,7 @@ def session(gimp, share, gimp_profile, dreamd_endpoint, images):
                 ["key", "alt+h"],
                 ["sleep", 2.0],
                 ["key", "alt+q"],
-                ["wait_name", r"\(.*2 layers\)"],
+                ["wait_text", '{work}/dialog.jsonl "event": "draft-done"'],
                 ["names", "{work}/names.jsonl"],
                 ["key", "alt+e"],
                 ["key", "ctrl+a"],
@@ -64,16 +67,29 @@ def session(gimp, share, gimp_profile, dreamd_endpoint, images):
             "do": [["key", "alt+p"], ["key", "ctrl+a"], ["type", "3"], ["key", "alt+o"]],
         },
         {"window": dialog, "delay": 1.0, "do": [["key", "Return"]]},
+        {
+            "window": dialog,
+            "delay": 1.0,
+            "do": [["key", "alt+p"], ["key", "ctrl+a"], ["type", "30"], ["key", "alt+o"]],
+        },
+        {
+            "window": "^DeepDream — dreaming$",
+            "do": [
+                ["wait_name", r"\(.*2 layers\)"],
+                ["names", "{work}/running.jsonl"],
+                ["key", "alt+c"],
+            ],
+        },
     ]
     run = run_gui(gimp, share, gimp_profile, dreamd_endpoint, "dialog", runs, steps)
     assert "exception" not in run.report, run.report["exception"]
-    assert len(run.report.get("runs", [])) == 5, run.output
+    assert len(run.report.get("runs", [])) == 6, run.output
     return run
 
 
 def test_the_runs_went_as_the_painter_asked(session):
     statuses = [r["status"] for r in session.report["runs"]]
-    assert statuses == ["cancel", "success", "success", "execution-error", "success"], (
+    assert statuses == ["cancel", "success", "success", "execution-error", "success", "cancel"], (
         session.report,
         session.output,
     )
@@ -134,10 +150,19 @@ def test_layer_list_says_what_each_layer_draws(session):
     assert sum("(default)" in hint for hint in shown["hints"]) == 1
 
 
-def test_layer_names_are_short(session):
+def test_layer_names_are_short_and_no_preview_is_left(session):
     layers = session.report["runs"][4]["layers"]
     assert layers[0] == "Dream — block12", layers
     assert layers.count("Background") == 1
+    assert not any("preview" in name for name in layers), layers
+
+
+def test_the_dream_forms_on_the_canvas_and_cancel_takes_it_away(session):
+    """While the long dream ran, the image had its preview layer (2 layers); Cancel in
+    the progress window stopped it and left the image with its one layer."""
+    assert "2 layers" in (session.work / "running.jsonl").read_text()
+    assert session.report["runs"][5]["status"] == "cancel"
+    assert session.report["runs"][5]["layers"] == ["Background"]
 
 
 def test_screenshot_taken(session):

@@ -148,7 +148,7 @@ def test_style_layer(dreamed, images):
     assert np.corrcoef(src.mean(-1).ravel(), new.mean(-1).ravel())[0, 1] > 0.3
     info = case["info"]
     assert info["style"] == case["style_name"]
-    assert info["params"]["style_weight"] == 2.0 and info["params"]["content_weight"] == 0.5
+    assert info["params"]["style_weight"] == 2.0 and info["params"]["content_weight"] == 0.3
     assert info["params"]["style_layers"] and info["params"]["content_layer"]
     assert case["new_layer"]["name"] == f"Style — {case['style_name']}"
 

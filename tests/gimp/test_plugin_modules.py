@@ -61,7 +61,7 @@ def test_build_params():
     params = procedure_args.build_params(values)
     assert 0 <= params["seed"] < 2**31  # -1: a new seed that fits the dialog's field
     assert params["layers"] == ["inception_4c/output", "inception_4d/output:3,17"]
-    assert params["octave_count"] == 4 and params["octave_scale"] == 1.3
+    assert params["octave_count"] == "auto" and params["octave_scale"] == 1.3
     values["seed"] = 5
     values["layer"] = ""
     params = procedure_args.build_params(values)

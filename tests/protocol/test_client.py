@@ -446,3 +446,14 @@ def test_estimate(fake: FakeDaemon) -> None:
         {"steps_per_octave": 10},
         "fake",
     )
+
+
+def test_auto_octaves_and_detail_size_for_an_old_daemon(make_fake, endpoint: str) -> None:
+    """A 1.0 daemon knows no "auto": it is left out (the daemon runs its default, 4); a
+    detail size it cannot do is refused here, before sending."""
+    old = make_fake(endpoint, protocols=((1, 0),))
+    with Client(endpoint, timeout=FAST) as client:
+        client.dream(image(), {"octave_count": "auto", "seed": 1})
+        with pytest.raises(Unsupported, match="detail_size"):
+            client.dream(image(), {"detail_size": 512})
+    assert "octave_count" not in old.of_type(DreamRequest)[0].params
