@@ -16,8 +16,9 @@ It starts its own dreamd and talks to it with the plug-in's own requests (protoc
   cancelled. It includes sending the pixels (24 MP: 288 MB as 16-bit RGB… here 8-bit, 72 MB).
 - **24 MP**: the dream at 4 octaves (the old default), at ``auto`` and at ``auto`` with
   ``detail_size`` 2048, each run with ``--steps`` steps per octave; the daemon's estimate for
-  the defaults (10 steps) is printed next to it. A whole 24 MP dream at 10 steps takes tens
-  of minutes on two CPU cores, hence the short runs.
+  the defaults (10 steps) is printed next to it. A whole 24 MP dream at 10 steps takes
+  minutes on two CPU cores (more with a bigger network), hence the short runs by default;
+  ``--steps 10`` runs the defaults. ``--save DIR`` keeps those results.
 
 The machine this runs on may be shared: times swing with the load. Run it when the machine
 is quiet and say so with the numbers.
@@ -88,7 +89,7 @@ def first_preview(client: protocol.Client, mp: float) -> None:
     print(f"first preview, {mp:g} MP ({picture.width}×{picture.height}): {took:.2f} s")
 
 
-def big(client: protocol.Client, steps: int) -> None:
+def big(client: protocol.Client, steps: int, save: Path | None = None) -> None:
     picture = photo(24)
     print(f"\n24 MP ({picture.width}×{picture.height}), {steps} steps per octave")
     print(f"{'octaves':<26} {'plan':>8} {'dream s':>8} {'estimate at 10 steps':>22}")
@@ -102,6 +103,12 @@ def big(client: protocol.Client, steps: int) -> None:
             picture.width, picture.height, {**params, "steps_per_octave": 10}
         )
         result = client.dream(picture, params)
+        if save is not None:
+            save.mkdir(parents=True, exist_ok=True)
+            out = Image.frombytes("RGB", (result.image.width, result.image.height),
+                                  bytes(result.image.data))  # fmt: skip
+            name = label.split(" ")[0].rstrip(",")
+            out.save(save / f"big-{name}{'-detail' if 'detail_size' in extra else ''}.png")
         plan = f"{len(defaults.octaves)} oct"
         at10 = f"{defaults.seconds / 60:.1f} min" if defaults.seconds else "-"
         print(f"{label:<26} {plan:>8} {result.timings['dream']:8.1f} {at10:>22}")
@@ -112,6 +119,7 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--steps", type=int, default=2)
     ap.add_argument("--sizes", default="0.25,0.5,1,2,4")
     ap.add_argument("--skip-24mp", action="store_true")
+    ap.add_argument("--save", type=Path, help="save the 24 MP results (PNG) in this folder")
     args = ap.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="gimp-big-") as tmp:
         daemon = start_daemon(
@@ -130,7 +138,7 @@ def main(argv: list[str]) -> int:
                 first_preview(client, 1)
                 if not args.skip_24mp:
                     first_preview(client, 24)
-                    big(client, args.steps)
+                    big(client, args.steps, args.save)
         finally:
             daemon.terminate()
     return 0

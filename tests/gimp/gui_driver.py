@@ -17,8 +17,9 @@ order, each one:
   (append the names of all visible windows to PATH as a JSON line: GIMP's image window
   says how many layers the image has), ``["wait_name", REGEX]`` (until a window's name
   matches), ``["wait_text", "PATH TEXT"]`` (until the file PATH contains TEXT),
-  ``["move", "REGEX X Y"]``, ``["resize", "REGEX W H"]`` (the first window whose
-  name matches).
+  ``["drag", "X1 Y1 X2 Y2"]`` (the mouse, button 1), ``["key_to", "REGEX KEY"]`` (a key to
+  the first window whose name matches), ``["move", "REGEX X Y"]``,
+  ``["resize", "REGEX W H"]`` (the first window whose name matches).
 
 Writes ``work/driver.log``. Exit status 0 when the report was written.
 """
@@ -146,6 +147,19 @@ def drive(job, work, xvfb_log, script, gimp_log) -> int:
                             log(work, f"step {n}: {path} never said {text!r}")
                             return 1
                         time.sleep(0.25)
+                elif action == "key_to":
+                    pattern, key = arg.rsplit(" ", 1)
+                    for w in windows(pattern)[:1]:
+                        xdotool("windowfocus", "--sync", w)
+                        xdotool("key", "--clearmodifiers", key)
+                elif action == "drag":
+                    x1, y1, x2, y2 = arg.split()
+                    xdotool("mousemove", x1, y1, "mousedown", "1")
+                    time.sleep(0.2)
+                    xdotool("mousemove", x2, y2)
+                    time.sleep(0.2)
+                    xdotool("mouseup", "1")
+                    xdotool("mousemove", "0", "0")  # no tooltip where the mouse stopped
                 elif action in ("move", "resize"):
                     pattern, a, b = arg.rsplit(" ", 2)
                     for w in windows(pattern)[:1]:

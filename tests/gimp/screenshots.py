@@ -4,8 +4,9 @@
 
 writes ``gimp-dialog.png`` (the dialog), ``gimp-preview.png`` (the dream forming on the
 canvas, with the progress window) and ``gimp-result.png`` (the result in the Layers
-dialog). It starts its own dreamd (efficientnet-lite0 on the CPU) and GIMP profile in a
-temporary folder, like the tests (root, see conftest.py), and takes a minute or two.
+dialog), from the photo scaled up (``--scale``, 4: the samples are 320 pixels wide).
+It starts its own dreamd (efficientnet-lite0 on the CPU) and GIMP profile in a temporary
+folder, like the tests (root, see conftest.py), and takes a minute or two.
 Look at the pictures before committing them.
 """
 
@@ -29,7 +30,7 @@ from gimprunner import GimpRunner, dreamd_cli  # noqa: E402
 from guirun import run_gui  # noqa: E402
 
 #: Dialog settings for the pictures: the default layer, a few steps so the preview is seen.
-SETTINGS = {"steps-per-octave": 12, "step-size": 2.0, "seed": 4}
+SETTINGS = {"steps-per-octave": 20, "step-size": 1.5, "seed": 4}
 
 
 def _daemon(share: Path) -> tuple[subprocess.Popen[bytes], str]:
@@ -50,10 +51,19 @@ def _daemon(share: Path) -> tuple[subprocess.Popen[bytes], str]:
     return proc, endpoint
 
 
+def _scaled(src: Path, dst: Path, scale: float) -> None:
+    """The sample photos are 320 pixels wide: scaled up, the canvas shows the dream forming."""
+    from PIL import Image
+
+    img = Image.open(src).convert("RGB")
+    img.resize((round(img.width * scale), round(img.height * scale)), Image.BICUBIC).save(dst)
+
+
 def main(argv: list[str]) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", type=Path, default=REPO / "docs")
     ap.add_argument("--photo", type=Path, default=REPO / "samples" / "chelsea.jpg")
+    ap.add_argument("--scale", type=float, default=4.0, help="scale the photo first (4)")
     ap.add_argument("--keep", action="store_true", help="keep the work folder")
     args = ap.parse_args(argv)
     gimp = GimpRunner.setup()
@@ -69,8 +79,8 @@ def main(argv: list[str]) -> int:
         )  # fmt: skip
         if res.returncode != 0:
             raise SystemExit(res.stdout + res.stderr)
-        photo = share / args.photo.name
-        shutil.copy(args.photo, photo)
+        photo = share / (args.photo.stem + ".png")
+        _scaled(args.photo, photo, args.scale)
         runs = [{"input": str(photo), "preset": SETTINGS}]
         steps = [
             {
@@ -78,6 +88,9 @@ def main(argv: list[str]) -> int:
                 "delay": 2.5,  # the estimate arrives
                 "do": [
                     ["resize", "GIMP$ 1280 800"],
+                    ["sleep", 0.5],
+                    ["drag", "1046 410 860 410"],  # a wider Layers dock: names readable
+                    ["key_to", "GIMP$ shift+ctrl+j"],  # zoom the image to fit the window
                     ["move", "^DeepDream$ 760 40"],
                     ["sleep", 0.5],
                     ["shot", "{work}/gimp-dialog.png"],
@@ -87,9 +100,9 @@ def main(argv: list[str]) -> int:
             {
                 "window": "^DeepDream — dreaming$",
                 "do": [
-                    ["move", "^DeepDream — dreaming$ 800 700"],
+                    ["move", "^DeepDream — dreaming$ 560 640"],
                     ["wait_name", r"\(.*2 layers\)"],
-                    ["sleep", 4.0],
+                    ["sleep", 2.0],
                     ["shot_root", "{work}/gimp-preview.png"],
                 ],
             },
