@@ -42,12 +42,14 @@ def style_picture() -> np.ndarray:
 
 
 def large_picture() -> np.ndarray:
-    """A 3000×2000 photo-sized picture (6 MP): the test picture scaled up, with texture."""
+    """A 3000×2000 photo-sized picture (6 MP): the test picture scaled up, with waves and a
+    pixel-fine grain (the detail a photo has at full size)."""
     small = picture(1)
     big = small.repeat(32, axis=0)[:2000].repeat(32, axis=1)[:, :3000]
     yy, xx = np.mgrid[0:2000, 0:3000].astype(np.float32)
     waves = 0.1 * np.sin(xx / 40.0) * np.cos(yy / 55.0)
-    return np.clip(big * 0.8 + waves[..., None], 0, 1)
+    grain = np.random.default_rng(3).normal(0, 0.04, (2000, 3000, 1))  # full-size detail
+    return np.clip(big * 0.8 + waves[..., None] + grain, 0, 1)
 
 
 def alpha() -> np.ndarray:
@@ -80,7 +82,7 @@ def write_images(d: Path) -> dict[str, Path]:
     write_png(paths["graya8"], u8(np.concatenate([grey, alpha()[..., None]], axis=-1)))
     write_png(paths["guide"], u8(picture(5)[::-1, ::-1]))
     write_png(paths["style"], u8(style_picture()))
-    write_png(paths["big"], np.zeros((3000, 3000, 3), np.uint8))  # over the daemon's limit
+    write_png(paths["big"], np.zeros((2900, 2800, 1), np.uint8))  # over the daemon's limit
     write_png(paths["large"], u8(large_picture()))
     write_png(paths["medium"], u8(large_picture()[:384, :576]))
     return paths
@@ -110,6 +112,7 @@ def cases(images: dict[str, Path]) -> dict[str, dict[str, Any]]:
         "auto_large": {
             "input": str(images["large"]),
             "params": {"octave-count": 0, "steps-per-octave": 0, "seed": 1},
+            "export": "none",
         },
         # ...and a detail size: dreamed at 512 px, the detail carried up to 3000×2000.
         "detail_large": {
@@ -121,6 +124,7 @@ def cases(images: dict[str, Path]) -> dict[str, dict[str, Any]]:
                 "detail-size": 512,
                 "seed": 1,
             },
+            "crop": [1200, 800, 400, 300],  # a full-size piece is what the test looks at
         },
     }
 
