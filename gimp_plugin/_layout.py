@@ -23,6 +23,7 @@ PLUGIN_MODULES = (
     "dreamd_gimp_memory.py",
     "dreamd_gimp_window.py",
     "dreamd_gimp_draft.py",
+    "dreamd_gimp_report.py",
     "dreamd_gimp_dialog.py",
 )
 #: The offline help page GIMP's Help button opens (see ``set_help_domain`` in the plug-in).

@@ -213,14 +213,20 @@ class PreviewLayer:
             Gimp.LayerMode.NORMAL,
         )
         layer.get_buffer().set(Gegl.Rectangle.new(0, 0, width, height), "R'G'B'A u8", data)
+        # Hidden until it is scaled and placed (GIMP scales only layers in an image), so
+        # the small picture never shows in the corner; the old one goes only after, so
+        # the source never flashes through.
+        layer.set_visible(False)
         parent = self.drawable.get_parent()
         self.image.insert_layer(layer, parent, self.image.get_item_position(self.drawable))
         Gimp.context_set_interpolation(Gimp.InterpolationType.LINEAR)
         layer.scale(w, h, False)
         _ok, ox, oy = self.drawable.get_offsets()
         layer.set_offsets(ox + x, oy + y)
-        if self.layer is not None:  # the new picture is in place: no flicker
+        layer.set_visible(True)
+        if self.layer is not None:
             self.image.remove_layer(self.layer)
+        layer.set_name(self.NAME)  # GIMP named it "… #1" while the old one was there
         self.layer = layer
         self.shown += 1
         Gimp.displays_flush()

@@ -10,7 +10,6 @@ batch runs never need GTK or a display.
 from __future__ import annotations
 
 import html
-import json
 import os
 from typing import Any
 
@@ -20,6 +19,7 @@ import dreamd_gimp_memory as memory
 import dreamd_gimp_params as procedure_args
 import gi
 from dreamd_gimp_draft import EstimateAndDraft
+from dreamd_gimp_report import write_report
 
 gi.require_version("Gimp", "3.0")
 gi.require_version("GimpUi", "3.0")
@@ -92,6 +92,7 @@ class DreamDialog:
         self.cat, self.error = fetch_catalogue(protocol, endpoint)
         self._syncing = False
         self.widgets: dict[str, Gtk.Widget] = {}
+        self.after_retry: Any = lambda: None  # the estimate asks again
 
         for prop, (lo, hi) in SLIDER_LIMITS.items():
             w = dialog.get_widget(prop, GimpUi.SpinScale.__gtype__)
@@ -336,6 +337,7 @@ class DreamDialog:
         self.cat, self.error = fetch_catalogue(self.protocol, self.endpoint)
         self._show_note()
         self._refill()
+        self.after_retry()
 
     # -- for the tests ------------------------------------------------------------------------
     def _report_shown(self) -> bool:
@@ -346,28 +348,8 @@ class DreamDialog:
         """With :data:`REPORT_ENV` set: append what the dialog shows to that file (JSON
         lines), so tests see the labels, their mnemonics and the values."""
         path = os.environ.get(REPORT_ENV)
-        if not path:
-            return
-        labels: list[dict[str, Any]] = []
-        _walk(self.dialog, labels)
-        values = {}
-        for name in procedure_args.argument_names():
-            v = self.config.get_property(name)
-            values[name] = v.get_name() if hasattr(v, "get_name") else v
-        ok_button = self.dialog.get_widget_for_response(Gtk.ResponseType.OK)
-        line = {
-            "event": event,
-            "labels": labels,
-            "values": values,
-            "ok_sensitive": bool(ok_button and ok_button.get_sensitive()),
-            "note": self.note.get_text() if self.note_box.get_visible() else "",
-            "layer_hint": self.layer_hint.get_text(),
-            "layers": [row[0] for row in self.layers],
-            "hints": [row[1] for row in self.layers],
-            **extra,
-        }
-        with open(path, "a", encoding="utf-8") as f:
-            f.write(json.dumps(line) + "\n")
+        if path:
+            write_report(path, self, event, extra)
 
 
 def _int_store(pairs: list[tuple[int, str]]) -> Any:
@@ -378,22 +360,3 @@ def _int_store(pairs: list[tuple[int, str]]) -> Any:
         store.set_value(it, GimpUi.IntStoreColumns.VALUE, value)
         it = store.iter_next(it)
     return store
-
-
-def _walk(widget: Gtk.Widget, out: list[dict[str, Any]]) -> None:
-    """Every visible label (with its mnemonic key) under ``widget``."""
-    if not widget.get_visible():
-        return
-    text, underline = None, False
-    if isinstance(widget, Gtk.Label):
-        text, underline = widget.get_label(), widget.get_use_underline()
-    elif isinstance(widget, GimpUi.SpinScale):
-        text, underline = widget.get_property("label"), True
-    if text:
-        key = ""
-        if underline and "_" in text:
-            i = text.index("_")
-            key = text[i + 1 : i + 2].lower()
-        out.append({"text": text.replace("_", ""), "key": key, "mapped": widget.get_mapped()})
-    if isinstance(widget, Gtk.Container):
-        widget.forall(lambda child: _walk(child, out))

@@ -64,6 +64,7 @@ class EstimateAndDraft:
         self.row.pack_start(self.button, False, False, 0)
         self.row.show_all()
         owner.config.connect("notify", lambda *_a: self.changed())
+        owner.after_retry = self.changed
         self.changed()
 
     # -- the estimate ---------------------------------------------------------------------
