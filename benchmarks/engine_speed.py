@@ -28,11 +28,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
 from dreamd import engine
 from dreamd.engine.models import bvlc_googlenet as bvlc_mod
 from dreamd.engine.models import caffe_network
 from dreamd.engine.models import efficientnet_lite0 as lite0_mod
 from dreamd.engine.models import googlenet as googlenet_mod
+from harness.weights import model_or_random
 
 #: The notebook's defaults; ``DREAMD_BENCH_STEPS`` (steps per octave) shortens every run
 #: alike, dreamd's and plain's, for a quick look on a shared machine. Four octaves as the
@@ -52,17 +55,7 @@ def photo(width: int, height: int) -> np.ndarray:
 
 
 def load(name: str) -> engine.DreamModel:
-    try:
-        return engine.load_model(name, "cpu", allow_download=False)
-    except engine.WeightsUnavailable:
-        torch.manual_seed(0)
-        source = "random (real weights not cached)"
-        if name in engine.CAFFE_MODELS:
-            net = bvlc_mod.build(name, None, source)
-        else:
-            net = googlenet_mod.build(None, source)
-        net = net.to(memory_format=torch.channels_last)
-        return engine.DreamModel(net, name, torch.device("cpu"), net.weights_source)
+    return model_or_random(name)
 
 
 def objective(model: engine.DreamModel, image: np.ndarray) -> float:

@@ -38,6 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from dreamd import engine
 from harness.styles import colour_move, style_image
+from harness.weights import model_or_random
 
 #: dream-batch's and the GIMP plug-in's starting point when a style image is given.
 STYLE_DEFAULTS = engine.STYLE_DEFAULTS
@@ -63,19 +64,7 @@ def photo(name: str, side: int) -> np.ndarray:
 
 
 def load(name: str) -> engine.DreamModel:
-    try:
-        return engine.load_model(name, "cpu", allow_download=False)
-    except engine.WeightsUnavailable:
-        from dreamd.engine.models import bvlc_googlenet, googlenet
-
-        torch.manual_seed(0)
-        source = "random (real weights not cached)"
-        if name in engine.CAFFE_MODELS:
-            net = bvlc_googlenet.build(name, None, source)
-        else:
-            net = googlenet.build(None, source)
-        net = net.to(memory_format=torch.channels_last)
-        return engine.DreamModel(net, name, torch.device("cpu"), net.weights_source)
+    return model_or_random(name)
 
 
 def run(

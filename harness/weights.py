@@ -11,8 +11,12 @@ benchmarks).
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
+
+if TYPE_CHECKING:
+    from dreamd import engine
 
 #: The models whose weights cannot be had without a download (efficientnet-lite0's ship
 #: with its package).
@@ -42,3 +46,22 @@ def random_weights(folder: Path, seed: int = 0) -> dict[str, Path]:
         out[name] = folder / f"{name}.pth"
         torch.save(state, out[name])
     return out
+
+
+def model_or_random(name: str) -> engine.DreamModel:
+    """``name`` on the CPU with its cached weights, or with seeded random ones when they are
+    not cached (the same speed; what the benchmarks run where nothing can be downloaded)."""
+    from dreamd import engine
+    from dreamd.engine.models import bvlc_googlenet, googlenet
+
+    try:
+        return engine.load_model(name, "cpu", allow_download=False)
+    except engine.WeightsUnavailable:
+        torch.manual_seed(0)
+        source = "random (real weights not cached)"
+        if name in engine.CAFFE_MODELS:
+            net = bvlc_googlenet.build(name, None, source)
+        else:
+            net = googlenet.build(None, source)
+        net = net.to(memory_format=torch.channels_last)
+        return engine.DreamModel(net, name, torch.device("cpu"), net.weights_source)
