@@ -11,7 +11,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from . import _colour, _image, _precision, _tiles
+from . import _colour, _image, _precision, _temporal, _tiles
 from ._devices import release_cached_memory
 from ._errors import Cancelled, InvalidParams, OutOfMemory
 from ._layers import content_layer, dream_layers, resolve_layers, style_layers
@@ -73,6 +73,9 @@ def dream(
     *,
     guide: np.ndarray | None = None,
     style: np.ndarray | Sequence[np.ndarray] | None = None,
+    content: np.ndarray | None = None,
+    previous: np.ndarray | None = None,
+    previous_weight: np.ndarray | None = None,
     on_progress: ProgressFn | None = None,
     should_cancel: CancelFn | None = None,
     on_preview: PreviewFn | None = None,
@@ -91,6 +94,13 @@ def dream(
             ``image``'s content: Gatys-style transfer on the same octaves and tiles, moved
             by ``params.style_optimizer``. Dream layers given in ``params.layers`` are
             climbed too, by the notebook's step.
+        content, previous, previous_weight: a styled video frame's (see ``_temporal``):
+            the picture whose content is kept (default ``image``, where the transfer
+            starts: for a video frame the previous styled frame carried along the flow,
+            and ``content`` the raw frame); the previous styled frame warped to this one,
+            float32 (H, W, C), that ``params.temporal_weight`` holds the result to where
+            ``previous_weight`` (float32 (H, W) in [0, 1], default 1 everywhere) says the
+            flow is reliable. Same size as ``image``; only with ``style``.
         on_progress: ``(done, total, octave, step)`` after every step; octave and step
             count from 1, octave 1 being the smallest.
         should_cancel: polled before every step; when it returns true, :class:`Cancelled`
@@ -107,8 +117,11 @@ def dream(
         out-of-memory errors included: callers need not import torch to catch them).
     """
     previews = (on_preview, preview_side, preview_every) if on_preview is not None else None
+    frame = (content, previous, previous_weight)
     try:
-        return _dream(model, image, params, guide, style, on_progress, should_cancel, previews)
+        return _dream(
+            model, image, params, guide, style, frame, on_progress, should_cancel, previews
+        )
     except torch.OutOfMemoryError as exc:
         release_cached_memory(model.device)
         first = f"out of memory on {model.device}: {exc}".splitlines()[0]
@@ -124,6 +137,7 @@ def _dream(
     params: DreamParams | None,
     guide: np.ndarray | None,
     style: np.ndarray | Sequence[np.ndarray] | None,
+    frame: tuple[np.ndarray | None, np.ndarray | None, np.ndarray | None],
     on_progress: ProgressFn | None,
     should_cancel: CancelFn | None,
     previews: tuple[PreviewFn, int, float] | None = None,
@@ -149,12 +163,15 @@ def _dream(
     layers = [lay for g in groups for lay in g.layers]
     base = torch.from_numpy(parts.rgb).to(device).permute(2, 0, 1)[None]
     base = base.contiguous(memory_format=torch.channels_last)
+    refs = _temporal.frame_refs((h, w), *frame, styled=bool(styles), device=device)
     colour = None
     if styles and params.keep_colors:
         # luminance-only transfer (Gatys et al. 2016): photo and styles become gray pictures
         # of their lightness; the photo's own a*, b* are put back at the end
-        colour = _colour.rgb_to_lab(base)
-        base = _colour.lightness_gray(colour[:, :1]).contiguous(memory_format=torch.channels_last)
+        colour = _colour.rgb_to_lab(refs.content if refs.content is not None else base)
+        base, refs = _gray(base), refs.map(_gray, lambda t: t)
+    if refs.previous is not None and params.style_optimizer == "step":
+        notes.append("previous is held to by adam and lbfgs only, not the step: ignored")
 
     need = max(min_input_side(model.net, layers, device), 2 * max(lay.stride for lay in layers))
     p = plan(
@@ -172,9 +189,14 @@ def _dream(
     if p.working is not None:
         # Dream a smaller copy; only the detail it adds is carried up to full size.
         full, base = base, resize(base, p.working, antialias=True)
+        refs = refs.map(*[lambda t: resize(t, p.working, antialias=True)] * 2)
     small_base = base  # what the dream's detail is measured against at the end
     if upscaled is not None:
         base = F.interpolate(base, size=upscaled, mode="bicubic", align_corners=False)
+        refs = refs.map(
+            lambda t: F.interpolate(t, size=upscaled, mode="bicubic", align_corners=False),
+            lambda t: resize(t, upscaled, antialias=False),
+        )
     prepared = (
         prepare_styles(
             styles, base.shape[-2:], params, device, None if colour is None else colour[:, :1]
@@ -199,7 +221,8 @@ def _dream(
         stepper = Stepper(model, groups, precision, params.tile_size, budget)
         dreamer = None
     quantum = stepper.jitter_quantum if dreamer is None else 1
-    content_pyramid = [resize(base, s, antialias=True) for s in sizes]
+    kept = base if refs.content is None else refs.content
+    content_pyramid = [resize(kept, s, antialias=True) for s in sizes]
     previewer = None
     if previews is not None:
         finish = None
@@ -226,7 +249,9 @@ def _dream(
                 )
                 stepper.set_content(content_pyramid[octave - 1])
                 if optimised:
-                    run = StyleOctave(stepper, params, img, content_pyramid[octave - 1])
+                    kept = content_pyramid[octave - 1]
+                    term = _temporal.term_at(params.temporal_weight, refs, kept)
+                    run = StyleOctave(stepper, params, img, kept, term)
             for step in range(1, params.steps_per_octave + 1):
                 if should_cancel is not None and should_cancel():
                     raise Cancelled("dream cancelled")
@@ -293,6 +318,11 @@ def _groups(
     content = Group("content", [ContentTerm(content_layer(cat, params))], params.content_weight)
     kept = [g for g in (style, content) if g.weight != 0]
     return dream, kept or ([] if dream is not None else [style])
+
+
+def _gray(rgb: torch.Tensor) -> torch.Tensor:
+    lightness = _colour.rgb_to_lab(rgb)[:, :1]
+    return _colour.lightness_gray(lightness).contiguous(memory_format=torch.channels_last)
 
 
 def _as_list(style: np.ndarray | Sequence[np.ndarray] | None) -> list[np.ndarray]:

@@ -36,6 +36,7 @@ RANGES: dict[str, tuple[type, float, float]] = {
     "content_weight": (float, 0.0, 1e9),
     "style_max_side": (int, 32, 4096),
     "tv_weight": (float, 0.0, 1e9),
+    "temporal_weight": (float, 0.0, 1e9),
     "style_scale": (float, 0.05, 20.0),
     "detail_size": (int, 64, 65_536),
 }
@@ -118,6 +119,8 @@ class DreamParams:
     ``tv_weight`` penalises pixel noise, ``style_scale`` sizes the style image relative to
     the picture (its strokes), ``style_blend`` weighs several style images, and
     ``keep_colors`` transfers lightness only, keeping the picture's own colours.
+    ``temporal_weight`` holds a video frame to the previous styled frame where the optical
+    flow is reliable (given to :func:`dream` as ``previous`` and ``previous_weight``).
     """
 
     layers: tuple[LayerSpec, ...] = ()
@@ -139,6 +142,7 @@ class DreamParams:
     style_max_side: int = 1024
     style_optimizer: StyleOptimizer = "adam"
     tv_weight: float = 0.01
+    temporal_weight: float = 10.0
     style_scale: float = 1.0
     style_blend: tuple[float, ...] = ()
     keep_colors: bool = False

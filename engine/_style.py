@@ -22,6 +22,7 @@ from . import _colour, _image, _precision
 from ._errors import InvalidParams
 from ._params import DreamParams
 from ._stepper import Stepper
+from ._temporal import TemporalTerm
 from ._terms import Group, StyleTerm, gram
 from .models import DreamModel, min_input_side
 
@@ -130,10 +131,20 @@ class StyleOctave:
     down ``style_weight·S + content_weight·C + tv_weight·T``. S is the mean over the
     style layers of ‖G − S‖²/‖S‖², C is ‖F − P‖²/‖P‖² on the content layer, and T the
     picture's roughness relative to the photo's at this octave (1: as rough as the photo).
+    A video frame adds ``temporal`` (see ``_temporal``): the pull towards the previous
+    styled frame where the flow is reliable.
     """
 
-    def __init__(self, stepper: Stepper, params: DreamParams, img: Tensor, content: Tensor) -> None:
+    def __init__(
+        self,
+        stepper: Stepper,
+        params: DreamParams,
+        img: Tensor,
+        content: Tensor,
+        temporal: TemporalTerm | None = None,
+    ) -> None:
         self.stepper = stepper
+        self.temporal = temporal
         self.tv_weight = params.tv_weight / max(float(roughness(content)), _TV_FLOOR)
         self.x = img.detach().contiguous().clone().requires_grad_(True)
         self.optimizer: torch.optim.Optimizer
@@ -169,6 +180,8 @@ class StyleOctave:
                 (g_tv,) = torch.autograd.grad(tv, y)
             loss = loss + tv.detach()
             grad.add_(g_tv)
+        if self.temporal is not None:
+            loss = loss + self.temporal.add(x, grad)
         # Summed over pixels rather than averaged: gradients of order one whatever the
         # image's size, so that Adam's epsilon never matters (a 4K image's mean-loss
         # gradients are near it).

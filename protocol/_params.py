@@ -79,6 +79,8 @@ PARAMS: dict[str, Param] = {
     "style_max_side": Param("int", 32, 4096, 1024),
     "style_optimizer": Param("str", 1, 8, "adam", choices=STYLE_OPTIMIZERS),
     "tv_weight": Param("number", 0.0, MAX_STYLE_WEIGHT, 0.01),
+    # 1.2: holds a video frame to the previous styled one (the request's ``previous``)
+    "temporal_weight": Param("number", 0.0, MAX_STYLE_WEIGHT, 10.0),
     "style_scale": Param("number", 0.05, 20.0, 1.0),
     "style_blend": Param("numbers", 0.0, MAX_BLEND_WEIGHT, ()),
     "keep_colors": Param("bool", default=False),
@@ -93,6 +95,7 @@ STYLE_PARAMS: tuple[str, ...] = (
     "style_max_side",
     "style_optimizer",
     "tv_weight",
+    "temporal_weight",
     "style_scale",
     "style_blend",
     "keep_colors",
@@ -101,6 +104,8 @@ STYLE_PARAMS: tuple[str, ...] = (
 STYLE_PARAMS_1_1: frozenset[str] = frozenset(
     {"style_optimizer", "tv_weight", "style_scale", "style_blend", "keep_colors"}
 )
+#: Style parameters added in protocol 1.2 (with the ``content`` and ``previous`` images).
+STYLE_PARAMS_1_2: frozenset[str] = frozenset({"temporal_weight"})
 #: The dream's own fields.
 DREAM_PARAMS: tuple[str, ...] = tuple(name for name in PARAMS if name not in STYLE_PARAMS)
 PARAM_NAMES: frozenset[str] = frozenset(PARAMS)
