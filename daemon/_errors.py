@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import enum
 
-from dreamd.protocol import ErrorCode
+from dreamd.protocol import FRAME_IMAGES, ErrorCode
 
 
 class ExitCode(enum.IntEnum):
@@ -61,7 +61,9 @@ def classify(exc: BaseException) -> tuple[ErrorCode, str, str | None]:
     if isinstance(exc, engine.UnknownLayer):
         return ErrorCode.UNKNOWN_LAYER, str(exc), f"params.{exc.field}"
     if isinstance(exc, engine.InvalidParams):
-        return ErrorCode.BAD_VALUE, str(exc), f"params.{exc.field}"
+        # a styled video frame's pictures are request fields of their own, not params
+        fld = exc.field if exc.field in FRAME_IMAGES else f"params.{exc.field}"
+        return ErrorCode.BAD_VALUE, str(exc), fld
     if isinstance(exc, engine.InvalidImage):
         return ErrorCode.BAD_IMAGE, str(exc), "image"
     if isinstance(exc, MemoryError):

@@ -64,6 +64,9 @@ class Job:
     reply_form: Any
     guide: Any = None
     style: Any = None
+    #: protocol 1.2, a styled video frame's ``content``, ``previous`` and ``previous_weight``
+    #: wire images, those sent, by name
+    frame: dict[str, Any] = field(default_factory=dict)
     fingerprint: tuple[Any, ...] = ()
     received: float = field(default_factory=time.monotonic)
     started: float | None = None

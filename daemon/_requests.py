@@ -90,6 +90,8 @@ def _submit(server: Server, client: Connection, req: protocol.DreamRequest) -> N
             "params.style_blend",
         )
     _images.check_file(req.image)
+    for name, image in req.frame_images:
+        _images.check_file(image, name)
     if len(server.scheduler) >= server.config.max_queue:
         raise JobError(
             ErrorCode.BUSY, f"the queue is full ({server.config.max_queue} jobs); retry later"
@@ -109,6 +111,7 @@ def _submit(server: Server, client: Connection, req: protocol.DreamRequest) -> N
         reply_form=_images.ReplyForm.of(req.image.desc),
         guide=req.guide,
         style=req.style,
+        frame=dict(req.frame_images),
         fingerprint=fingerprint,
         preview=req.preview,
     )
@@ -216,6 +219,7 @@ def _fingerprint(req: protocol.DreamRequest) -> tuple[Any, ...]:
         image(req.image),
         image(req.guide),
         tuple(image(s) for s in req.styles),
+        tuple((name, image(i)) for name, i in req.frame_images),
         repr(sorted(req.params.items())),
         req.priority,
     )

@@ -258,6 +258,8 @@ class Worker:
                         "the style image contains NaN or infinite values",
                         where,
                     )
+            # a styled video frame's pictures (protocol 1.2); the engine checks their sizes
+            pictures = {name: self.decode(i, name)[0] for name, i in job.frame.items()}
             previews: dict[str, Any] = {}
             if job.preview is not None:
                 previews = {
@@ -273,6 +275,9 @@ class Worker:
                 style=style,
                 on_progress=on_progress,
                 should_cancel=job.cancel.is_set,
+                content=pictures.get("content"),
+                previous=pictures.get("previous"),
+                previous_weight=pictures.get("previous_weight"),
                 **previews,
             )
             descriptor, frame = self.encode(result.image, job.reply_form)
@@ -285,6 +290,7 @@ class Worker:
         finally:
             # The job's input is no longer needed: let its memory go before the reply.
             job.image = job.guide = job.style = None
+            job.frame = {}
         return Finished(
             job,
             descriptor,

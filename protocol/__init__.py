@@ -52,6 +52,7 @@ from ._estimate import PREVIEW_VERSION, Estimate, EstimateRequest, Preview
 from ._image import DTYPES, ENCODINGS, Dtype, Encoding, Image, ImageDesc
 from ._limits import DEFAULT_LIMITS, Limits
 from ._messages import (
+    FRAME_IMAGES,
     PRIORITIES,
     Accepted,
     CancelRequest,
@@ -82,6 +83,7 @@ from ._params import (
     STYLE_OPTIMIZERS,
     STYLE_PARAMS,
     STYLE_PARAMS_1_1,
+    STYLE_PARAMS_1_2,
     check_params,
 )
 from ._timeouts import Timeout
@@ -94,6 +96,7 @@ __all__ = [
     "DTYPES",
     "ENCODINGS",
     "ENDPOINT_ENV",
+    "FRAME_IMAGES",
     "HEARTBEAT_INTERVAL",
     "PARAM_NAMES",
     "POLL_SLICE",
@@ -104,6 +107,7 @@ __all__ = [
     "STYLE_OPTIMIZERS",
     "STYLE_PARAMS",
     "STYLE_PARAMS_1_1",
+    "STYLE_PARAMS_1_2",
     "SUPPORTED_VERSIONS",
     "Accepted",
     "CancelFlag",

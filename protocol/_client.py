@@ -46,6 +46,7 @@ from ._estimate import PREVIEW_VERSION, Estimate, EstimateRequest, Preview
 from ._image import Image
 from ._limits import Limits
 from ._messages import (
+    FRAME_IMAGES,
     Accepted,
     CancelRequest,
     DreamRequest,
@@ -66,7 +67,7 @@ from ._messages import (
     decode_request,
     encode_request,
 )
-from ._params import STYLE_PARAMS_1_1
+from ._params import STYLE_PARAMS_1_1, STYLE_PARAMS_1_2
 from ._timeouts import Timeout
 from ._version import PROTOCOL_VERSION
 from ._wire import unpack_header
@@ -98,6 +99,8 @@ _HANDSHAKE_FAILED = zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL | zmq.EVENT_HANDSHAKE_FA
 _LOCAL_CHECK = Limits.permissive()
 #: Several style images and the style parameters of STYLE_PARAMS_1_1 came with 1.1.
 STYLE_VERSION: tuple[int, int] = (1, 1)
+#: A styled video frame's content, previous and previous_weight images, and temporal_weight.
+FRAME_VERSION: tuple[int, int] = (1, 2)
 
 
 def _error_for(reply: ErrorReply) -> ClientError:
@@ -369,6 +372,9 @@ class Client:
         priority: Priority = "interactive",
         on_progress: ProgressCallback | None = None,
         preview: Preview | None = None,
+        content: Image | None = None,
+        previous: Image | None = None,
+        previous_weight: Image | None = None,
     ) -> Job:
         """Send a dream and return its :class:`Job` at once.
 
@@ -382,7 +388,9 @@ class Client:
         gets no such request and sends none. ``style`` may be several images (blended by
         ``params["style_blend"]``); those, and the parameters 1.1 added, raise
         :class:`Unsupported` for a 1.0 daemon rather than being refused by it, except
-        ``octave_count`` ``"auto"``, left out for it (it runs its default, 4).
+        ``octave_count`` ``"auto"``, left out for it (it runs its default, 4). A styled
+        video frame's ``content``, ``previous`` and ``previous_weight`` (PROTOCOL.md 3.4)
+        and ``temporal_weight`` raise :class:`Unsupported` for a daemon older than 1.2.
         """
         if preview is not None and not self.speaks(PREVIEW_VERSION):
             preview = None
@@ -399,8 +407,15 @@ class Client:
             raise Unsupported(
                 f"this dreamd speaks protocol 1.0: {', '.join(newer)} need 1.1; update it"
             )
+        frame = (content, previous, previous_weight)
+        newest = [n for n, v in zip(FRAME_IMAGES, frame, strict=True) if v is not None]
+        newest += sorted(STYLE_PARAMS_1_2.intersection(params))
+        if newest and not self.speaks(FRAME_VERSION):
+            raise Unsupported(
+                f"this dreamd speaks protocol 1.1 or older: {', '.join(newest)} need 1.2; update it"
+            )
         request = DreamRequest(
-            self._new_id(), image, params, guide, style, model, priority, preview
+            self._new_id(), image, params, guide, style, model, priority, preview, *frame
         )
         frames = encode_request(request)
         decode_request(frames, _LOCAL_CHECK)
@@ -421,6 +436,9 @@ class Client:
         on_progress: ProgressCallback | None = None,
         cancel: CancelFlag | None = None,
         preview: Preview | None = None,
+        content: Image | None = None,
+        previous: Image | None = None,
+        previous_weight: Image | None = None,
     ) -> DreamResult:
         """Dream and wait for the result.
 
@@ -438,6 +456,9 @@ class Client:
             priority=priority,
             on_progress=on_progress,
             preview=preview,
+            content=content,
+            previous=previous,
+            previous_weight=previous_weight,
         )
         try:
             while not job.done:

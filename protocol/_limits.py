@@ -16,8 +16,9 @@ class Limits:
     :meth:`permissive`, since the daemon it talks to has already applied its own limits.
     """
 
-    #: frames in one message: header, image, guide, up to 4 style images (1.0: one).
-    max_frames: int = 7
+    #: frames in one message: header, image, guide, up to 4 style images (1.0: one), a
+    #: video frame's content, previous and previous_weight (1.2).
+    max_frames: int = 10
     #: bytes of the msgpack header (frame 0).
     max_header_bytes: int = 64 * 1024
     #: width × height of the main image.
@@ -58,7 +59,7 @@ class Limits:
         daemon with raised limits may send back, still bounded so that a broken or hostile
         peer cannot make the client allocate without end."""
         return cls(
-            max_frames=7,
+            max_frames=10,
             max_header_bytes=16 * _MiB,
             max_pixels=1 << 32,
             max_guide_pixels=1 << 32,

@@ -3,7 +3,8 @@ them off the wire.
 
 A message is a list of frames: frame 0 the msgpack header (``v``, ``type``, ``id`` and the
 type's fields; replies also ``server``), then raw binary frames for images (image, then
-guide, then the style image(s), each only when its descriptor is present).
+guide, then the style image(s), then a video frame's content, previous and previous_weight,
+each only when its descriptor is present).
 
 Requests are decoded strictly (unknown fields refused) because they come from anyone who
 can connect; replies leniently (unknown fields ignored) so that a newer daemon can add
@@ -59,6 +60,8 @@ Priority = Literal["interactive", "batch"]
 PRIORITIES: tuple[str, ...] = ("interactive", "batch")
 
 MAX_NAME = 256  # client names, model names
+#: A styled video frame's images (1.2), in the order of their frames.
+FRAME_IMAGES: tuple[str, ...] = ("content", "previous", "previous_weight")
 MAX_MESSAGE = 4096  # error messages
 _INT64 = 2**63 - 1
 
@@ -112,6 +115,12 @@ class DreamRequest:
     priority: Priority = "interactive"
     #: Since 1.1: previews in ``progress`` (:class:`Preview`); None: none.
     preview: Preview | None = None
+    #: Since 1.2, a styled video frame (with ``style``): the picture whose content is kept
+    #: (None: ``image``, then where the transfer starts), the previous styled frame warped
+    #: to this one, and where that is reliable (one channel, 0–1; None: everywhere).
+    content: Image | None = None
+    previous: Image | None = None
+    previous_weight: Image | None = None
     version: tuple[int, int] = _field(default=PROTOCOL_VERSION, kw_only=True)
 
     @property
@@ -120,6 +129,16 @@ class DreamRequest:
         if self.style is None:
             return ()
         return self.style if isinstance(self.style, tuple) else (self.style,)
+
+    @property
+    def frame_images(self) -> tuple[tuple[str, Image], ...]:
+        """A video frame's images (1.2) that are present, by field name, in wire order."""
+        named = (
+            ("content", self.content),
+            ("previous", self.previous),
+            ("previous_weight", self.previous_weight),
+        )
+        return tuple((name, image) for name, image in named if image is not None)
 
 
 @dataclass(frozen=True)
@@ -272,7 +291,11 @@ def encode_request(request: Request) -> Frames:
         header["priority"] = request.priority
         if request.preview is not None:  # absent, not nil: a 1.0 daemon knows no such field
             header["preview"] = request.preview.to_wire()
+        frame_images = request.frame_images
+        for name, image in frame_images:  # absent when not given: 1.2 fields
+            header[name] = image.desc.to_wire()
         images = [i for i in (request.image, request.guide) if i is not None] + list(styles)
+        images += [image for _, image in frame_images]
     elif isinstance(request, EstimateRequest):
         header.update(request.header())
     return [pack_header(header), *(i.data for i in images)]
@@ -457,6 +480,7 @@ _DREAM_FIELDS = COMMON_FIELDS | {
     "model",
     "priority",
     "preview",
+    *FRAME_IMAGES,
 }
 
 
@@ -474,7 +498,9 @@ def _decode_dream(
         else None
     )
     style_descs = _style_descs(h.get("style"), limits)
+    frame_descs = _frame_descs(h, image_desc, bool(style_descs), limits)
     named = ["image"] + (["guide"] if guide_desc else []) + [where for where, _ in style_descs]
+    named += [name for name, _ in frame_descs]
     _frame_count(frames, 1 + len(named), "this dream (header, " + ", ".join(named) + ")")
     params = check_params(h.get("params") if h.get("params") is not None else {}, limits)
     model = get_str(h, "model", "", max_len=MAX_NAME, min_len=1, nullable=True)
@@ -489,6 +515,7 @@ def _decode_dream(
         if styles
         else None
     )
+    frame = {name: check_frame(desc, next(rest), name, limits) for name, desc in frame_descs}
     return DreamRequest(
         h["id"],
         image,
@@ -498,8 +525,42 @@ def _decode_dream(
         model,
         cast(Priority, priority),
         preview,
+        frame.get("content"),
+        frame.get("previous"),
+        frame.get("previous_weight"),
         version=version,
     )
+
+
+def _frame_descs(
+    h: dict[str, Any], image: ImageDesc, styled: bool, limits: Limits
+) -> list[tuple[str, ImageDesc]]:
+    """A styled video frame's ``content``, ``previous`` and ``previous_weight`` (1.2), those
+    present: each the image's size, the weight one channel and only with ``previous``, all
+    only with a style image (what they are for)."""
+    out = []
+    for name in FRAME_IMAGES:
+        if h.get(name) is None:
+            continue
+        desc = check_desc(h[name], name, limits, limits.max_pixels)
+        if (desc.width, desc.height) != (image.width, image.height):
+            raise bad(
+                name,
+                f"is {desc.width}×{desc.height}, the image {image.width}×{image.height}: "
+                "a video frame's pictures are all the same size",
+            )
+        out.append((name, desc))
+    if not out:
+        return out
+    if not styled:
+        raise bad(out[0][0], "is for a styled video frame: send a style image too")
+    weight = dict(out).get("previous_weight")
+    if weight is not None:
+        if weight.channels != 1:
+            raise bad("previous_weight", f"must have 1 channel, not {weight.channels}")
+        if h.get("previous") is None:
+            raise bad("previous_weight", "says where previous holds: send previous too")
+    return out
 
 
 def _style_descs(value: object, limits: Limits) -> list[tuple[str, ImageDesc]]:

@@ -8,7 +8,7 @@ accepts every minor of a major it speaks, a client ignores reply fields it does 
 from __future__ import annotations
 
 #: The version this package writes into every header's ``v``.
-PROTOCOL_VERSION: tuple[int, int] = (1, 1)
+PROTOCOL_VERSION: tuple[int, int] = (1, 2)
 
 #: Every version this package can read (one entry per major: the highest minor known).
 SUPPORTED_VERSIONS: tuple[tuple[int, int], ...] = (PROTOCOL_VERSION,)

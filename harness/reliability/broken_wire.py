@@ -214,7 +214,7 @@ def huge_dimensions(draw: st.DrawFn, job_id: str) -> Hostile:
 
 @st.composite
 def too_many_frames(draw: st.DrawFn, job_id: str) -> Hostile:
-    extra = draw(st.integers(6, 60))  # past 7 frames: header, image, guide, 4 styles
+    extra = draw(st.integers(9, 60))  # past 10 frames: header, image, guide, 4 styles, 3 of a frame
     filler = draw(st.sampled_from([b"", b"x", PIXELS]))
     return Hostile(
         "too many frames",

@@ -70,12 +70,12 @@ def test_hello_ping_status(doc: DocClient) -> None:
     doc.send("hello", "h1", client="doc test")
     hello, frames = doc.recv()
     assert hello["type"] == "hello" and hello["id"] == "h1" and not frames
-    assert [1, 1] in hello["protocols"]
+    assert [1, 2] in hello["protocols"]
     assert isinstance(hello["model"], str)
 
     # The byte-exact ping of section 11.
-    ping = _hex_after('`{"v":[1,1],"type":"ping","id":"p1"}` is')
-    assert msgpack.unpackb(ping) == {"v": [1, 1], "type": "ping", "id": "p1"}
+    ping = _hex_after('`{"v":[1,2],"type":"ping","id":"p1"}` is')
+    assert msgpack.unpackb(ping) == {"v": [1, 2], "type": "ping", "id": "p1"}
     doc.sock.send(ping)
     pong, _ = doc.recv()
     assert pong["type"] == "pong" and pong["id"] == "p1"
@@ -154,7 +154,7 @@ def test_documented_errors(doc: DocClient) -> None:
     doc.sock.send(msgpack.packb({"v": [2, 0], "type": "hello", "id": "v2"}))
     err, _ = doc.recv()
     assert err["code"] == "UNSUPPORTED_VERSION" and err["id"] == "v2"
-    assert [1, 1] in err["protocols"]
+    assert [1, 2] in err["protocols"]
 
     codes = set(re.findall(r"^\| `([A-Z_]+)` \|", DOC.read_text(encoding="utf-8"), re.M))
     assert {"BAD_VALUE", "UNKNOWN_JOB", "UNSUPPORTED_VERSION", "CANCELLED"} <= codes

@@ -213,3 +213,39 @@ def test_a_blend_that_does_not_fit_the_styles_is_refused_before_queueing(
         frames = [*dream_frames(content, dict(STYLE), style=desc), style_png, b"GIF89a" + bytes(64)]
         reply = _job_error(rc, frames)
         assert (reply["code"], reply["field"]) == ("BAD_IMAGE", "style[1]"), reply
+
+
+def test_a_styled_video_frame_is_the_engines(daemon: Daemon, content, style_png, lite0):
+    """Protocol 1.2: a frame that starts elsewhere, keeps ``content``'s content and is held
+    to ``previous`` where ``previous_weight`` says so, exactly as the engine makes it."""
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    start = np.clip(content + rng.normal(0, 20, content.shape), 0, 255).astype(np.uint8)
+    previous = np.clip(content + rng.normal(0, 40, content.shape), 0, 255).astype(np.uint8)
+    weight = np.zeros((96, 96, 1), np.uint8)
+    weight[:, :48] = 255
+    params = {**STYLE, "steps_per_octave": 4, "temporal_weight": 100.0}
+    with daemon.client() as c:
+        result = c.dream(
+            raw_image(start), params, style=_png(style_png), content=raw_image(content),
+            previous=raw_image(previous), previous_weight=raw_image(weight),
+        )  # fmt: skip
+    assert result.params["temporal_weight"] == 100.0
+    coffee = engine.to_float(np.asarray(Image.open(io.BytesIO(style_png))))
+    expected = engine.dream(
+        lite0, engine.to_float(start), engine.DreamParams.from_mapping(params), style=coffee,
+        content=engine.to_float(content), previous=engine.to_float(previous),
+        previous_weight=engine.to_float(weight),
+    ).image  # fmt: skip
+    np.testing.assert_array_equal(_pixels(result), engine.from_float(expected, np.uint8))
+
+
+def test_a_previous_weight_out_of_range_is_refused_naming_it(daemon: Daemon, content, style_png):
+    weight = np.full((96, 96, 1), 2.0, "<f4")
+    with daemon.client() as c, pytest.raises(protocol.Rejected) as err:
+        c.dream(
+            raw_image(content), STYLE, style=_png(style_png), previous=raw_image(content),
+            previous_weight=protocol.Image.raw(weight.tobytes(), 96, 96, 1, "f32"),
+        )  # fmt: skip
+    assert (err.value.code, err.value.field) == ("BAD_VALUE", "previous_weight")
