@@ -32,6 +32,8 @@ def choose_runner(
     style: np.ndarray | Sequence[np.ndarray] | None = None,
 ) -> Runner:
     """The runner for these flags (see the module docstring)."""
+    # styled frames held to the previous one: a daemon must speak protocol 1.2
+    frames = bool(getattr(args, "style", None)) and bool(getattr(args, "flow", None))
 
     def embedded(note: str | None = None) -> Runner:
         runner = EmbeddedRunner(
@@ -60,7 +62,9 @@ def choose_runner(
                 problems.append(str(exc))
         if not daemons:
             raise RunnerLost("no daemon answers: " + "; ".join(problems))
-        runner: Runner = DaemonRunner(daemons, params, model=args.model, guide=guide, style=style)
+        runner: Runner = DaemonRunner(
+            daemons, params, model=args.model, guide=guide, style=style, video_frames=frames
+        )
         runner.notes.extend(f"skipping a daemon: {p}" for p in problems)
         _ignored_flags(args, runner)
         return runner
@@ -82,7 +86,13 @@ def choose_runner(
         f"the daemon at {endpoint} stopped answering: running in this process"
     )
     runner = DaemonRunner(
-        [daemon], params, model=args.model, guide=guide, style=style, fallback=fallback
+        [daemon],
+        params,
+        model=args.model,
+        guide=guide,
+        style=style,
+        fallback=fallback,
+        video_frames=frames,
     )
     _ignored_flags(args, runner)
     return runner

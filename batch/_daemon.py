@@ -151,7 +151,10 @@ class DaemonRunner(Runner):
         style: np.ndarray | Sequence[np.ndarray] | None = None,
         fallback: Callable[[], Runner] | None = None,
         jobs_per_device: int = JOBS_PER_DEVICE,
+        video_frames: bool = False,
     ) -> None:
+        """``video_frames``: styled frames held to the previous one (--style with --flow)
+        will be sent, which needs a daemon speaking protocol 1.2."""
         self.daemons = daemons
         self.params = dict(params)
         self.model = None if model in (None, "auto") else model
@@ -160,7 +163,7 @@ class DaemonRunner(Runner):
         self._fallback = fallback
         self.notes = []
         for d in daemons:
-            _check_version(d, self.params, self.style)
+            _check_version(d, self.params, self.style, video_frames)
             if self.model is not None and d.model != self.model:
                 raise UsageError(
                     f"the daemon at {d.endpoint} runs {d.model}, not {self.model}: restart it "
@@ -215,12 +218,18 @@ class _DaemonSlot(Slot):
         cancel: threading.Event,
         bits: int = 16,
         overrides: Mapping[str, Any] | None = None,
+        frame: Mapping[str, np.ndarray] | None = None,
     ) -> DreamOutput:
         from dreamd import protocol
 
         r = self.runner
         params = {**r.params, **overrides} if overrides else r.params
         wire = _wire_image(image, bits)
+        # a styled video frame's pictures (protocol 1.2); the weight as one channel
+        pictures = {
+            name: _wire_image(p if p.ndim == 3 else p[:, :, None], bits)
+            for name, p in (frame or {}).items()
+        }
 
         def progress(p: Any) -> None:
             if on_progress is not None:
@@ -240,6 +249,7 @@ class _DaemonSlot(Slot):
                     priority="batch",
                     on_progress=progress,
                     cancel=cancel,
+                    **pictures,
                 )
                 break
             except protocol.Cancelled:
@@ -256,6 +266,8 @@ class _DaemonSlot(Slot):
                 raise DreamFailed(f"{code}: {exc.message}") from None
             except protocol.MessageInvalid as exc:
                 raise DreamFailed(f"not sendable: {exc}") from None
+            except protocol.Unsupported as exc:  # the daemon is there, but too old for this
+                raise DreamFailed(f"the daemon at {self.daemon.endpoint}: {exc}") from None
             except protocol.ClientError as exc:  # Unreachable, RequestTimeout, closed, version
                 raise RunnerLost(str(exc)) from None
         pixels = _from_wire(result.image)
@@ -280,9 +292,21 @@ def _wire_styles(style: np.ndarray | Sequence[np.ndarray] | None) -> Any:
     return images[0] if len(images) == 1 else images
 
 
-def _check_version(daemon: Daemon, params: Mapping[str, Any], style: Any) -> None:
-    """Several styles and the style flags of protocol 1.1 need a daemon that speaks it."""
+def _check_version(
+    daemon: Daemon, params: Mapping[str, Any], style: Any, video_frames: bool = False
+) -> None:
+    """Several styles and the style flags of protocol 1.1 need a daemon that speaks it, a
+    styled video with --flow and --temporal-weight one that speaks 1.2."""
     from dreamd import protocol
+
+    newest = [f"--{n.replace('_', '-')}" for n in sorted(protocol.STYLE_PARAMS_1_2 & set(params))]
+    if video_frames:
+        newest.insert(0, "--style with --flow")
+    if newest and not daemon.client.speaks((1, 2)):
+        raise UsageError(
+            f"the daemon at {daemon.endpoint} speaks protocol 1.1 or older: "
+            f"{', '.join(newest)} need a newer dreamd; update it, or use --embedded"
+        )
 
     newer = [f"--{n.replace('_', '-')}" for n in sorted(protocol.STYLE_PARAMS_1_1 & set(params))]
     if isinstance(style, tuple):

@@ -355,6 +355,7 @@ class Pipeline:
         pixels = raw = loaded.pixels
         blend_info: dict[str, Any] | None = None
         overrides: dict[str, Any] | None = None
+        refs: dict[str, Any] = {}  # a styled frame's content, previous and previous_weight
         b, chain = self.settings.blend, self.settings.chain
         if b is not None:
             previous, prev_name = self._previous(lane, job)
@@ -362,7 +363,7 @@ class Pipeline:
                 if chain is not None:
                     # the flow runs from raw frame index − 1: its dream, not an older one
                     adjacent = job.index > 0 and prev_name == self.everything[job.index - 1].name
-                    pixels, overrides, info = lane.raws.start(
+                    pixels, overrides, info, refs = lane.raws.start(
                         chain, job.index, raw, previous, self._raw if adjacent else _none
                     )
                     blend_info = {**info, "previous": prev_name}
@@ -378,7 +379,9 @@ class Pipeline:
 
         try:
             bits = 16 if blend_info is not None else loaded.info.depth
-            more = {"overrides": overrides} if overrides else {}
+            more: dict[str, Any] = {"overrides": overrides} if overrides else {}
+            if refs:
+                more["frame"] = refs
             out = slot.dream(pixels, progress, self.stop, bits=bits, **more)
         except DreamFailed as exc:
             if not job.warmup:

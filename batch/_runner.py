@@ -49,11 +49,14 @@ class Slot(ABC):
         cancel: threading.Event,
         bits: int = 16,
         overrides: Mapping[str, Any] | None = None,
+        frame: Mapping[str, np.ndarray] | None = None,
     ) -> DreamOutput:
         """Dream ``image`` (float32 (H, W, C) in [0, 1]); ``bits`` is the precision that
         matters for it (8 for an 8-bit file, so a daemon may be sent 8-bit samples).
         ``overrides`` replaces some of the run's parameters for this image only (a video's
-        later frames dreamed with fewer steps: ``{"steps_per_octave": 4}``).
+        later frames dreamed with fewer steps: ``{"steps_per_octave": 4}``). ``frame``: a
+        styled video frame's ``content``, ``previous`` and ``previous_weight`` (float32,
+        the image's size; see ``engine.dream``).
 
         Raises:
             DreamFailed: this image could not be dreamed (the others may be).
@@ -191,11 +194,13 @@ class _EngineSlot(Slot):
         cancel: threading.Event,
         bits: int = 16,
         overrides: Mapping[str, Any] | None = None,
+        frame: Mapping[str, np.ndarray] | None = None,
     ) -> DreamOutput:
         from dreamd import engine
 
         r = self.runner
         params = r.params.with_(**overrides) if overrides else r.params
+        refs = frame or {}
         started = time.perf_counter()
         try:
             result = r.engine_thread.submit(
@@ -207,6 +212,9 @@ class _EngineSlot(Slot):
                 style=r.style,
                 on_progress=on_progress,
                 should_cancel=cancel.is_set,
+                content=refs.get("content"),
+                previous=refs.get("previous"),
+                previous_weight=refs.get("previous_weight"),
             ).result()
         except engine.Cancelled:
             raise Interrupted("cancelled") from None

@@ -29,6 +29,7 @@ STYLE_FLAGS = (
     "style_scale",
     "keep_colors",
     "tv_weight",
+    "temporal_weight",
     "style_optimizer",
 )
 
@@ -82,6 +83,14 @@ def add_style_arguments(group: argparse._ArgumentGroup) -> None:
         help="with --style: weight of the smoothness loss, against pixel noise (0.01)",
     )
     group.add_argument(
+        "--temporal-weight",
+        type=float,
+        metavar="F",
+        help="with --style on a video or frames and -b --flow: how firmly each frame is held "
+        "to the previous styled frame, carried along the optical flow, where the flow is "
+        "reliable; higher, steadier; 0 turns it off (10)",
+    )
+    group.add_argument(
         "--style-optimizer",
         choices=protocol.STYLE_OPTIMIZERS,
         help="with --style: adam (default), lbfgs, or step (the dream's own step, as before 0.2)",
@@ -125,6 +134,7 @@ def style_params(args: argparse.Namespace) -> dict[str, Any]:
         ("style_weight", "style_weight"),
         ("content_weight", "content_weight"),
         ("tv_weight", "tv_weight"),
+        ("temporal_weight", "temporal_weight"),
         ("style_scale", "style_scale"),
         ("style_optimizer", "style_optimizer"),
         ("content_layer", "content_layer"),

@@ -44,14 +44,17 @@ def add_video_arguments(p: argparse.ArgumentParser) -> None:
         help="implies -b: carry the previous frame's dream along the optical flow between "
         "the raw frames (dis, the default, or farneback) instead of blending it in "
         "where things move; blend defaults become constant 0.8, and later frames get "
-        "(1 - factor) of the steps",
+        "(1 - factor) of the steps. With --style: each frame keeps its own content, is "
+        "held to the previous styled frame where the flow is reliable (--temporal-weight) "
+        "and later frames get half the steps",
     )
     v.add_argument(
         "--steps-after-first",
         type=_positive,
         metavar="N",
         help="with -b/--flow: steps per octave for frames that start from the previous "
-        "one (default: all with -b; (1 - blend factor) of them with --flow)",
+        "one (default: all with -b; (1 - blend factor) of them with --flow, half of them "
+        "with --style and --flow)",
     )
     z = p.add_argument_group(
         "zoom animations", "each photo in SOURCE becomes DEST/NAME.mp4, as the original notebook"

@@ -342,11 +342,12 @@ class VideoJob:
             return
         x = to_float(item.raw)
         bits, overrides, chain = 8, {"seed": self.seed}, None
+        refs: dict[str, np.ndarray] = {}
         prev = lane.prev if lane.prev is not None and lane.prev.index == item.index - 1 else None
         if self.chain is not None and prev is not None:
             if lane.prev_dreamed is None:
                 lane.prev_dreamed = self.work.read(prev.index)
-            x, more, chain = self.chain.start(
+            x, more, chain, refs = self.chain.start(
                 item.index, x, to_float(prev.raw), to_float(lane.prev_dreamed), item.motion
             )
             overrides.update(more or {})
@@ -355,7 +356,7 @@ class VideoJob:
         def progress(done: int, total: int, octave: int, step: int) -> None:
             self.display.step(slot.name, self.name, done, total)
 
-        out = slot.dream(x, progress, self.cancel, bits=bits, overrides=overrides)
+        out = slot.dream(x, progress, self.cancel, bits=bits, overrides=overrides, frame=refs)
         dreamed = to_u8(out.image)
         lane.prev, lane.prev_dreamed = item, dreamed
         if item.warmup:

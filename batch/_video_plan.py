@@ -74,7 +74,12 @@ def plan_media(
     plan = MediaPlan()
     if blend is not None:
         plan.chain = Chain(
-            blend, args.flow, args.steps_per_octave, args.steps_after_first, args.step_size
+            blend,
+            args.flow,
+            args.steps_per_octave,
+            args.steps_after_first,
+            args.step_size,
+            styled=bool(args.style),
         )
     if not sources:
         return plan

@@ -370,3 +370,27 @@ def test_list_layers_asks_the_daemon(two_daemons, capsys):
     listed = json.loads(capsys.readouterr().out)
     assert listed["model"] == "efficientnet-lite0"
     assert listed["default"] in [lay["name"] for lay in listed["layers"]]
+
+
+def test_a_daemon_too_old_for_what_is_asked_is_told_before_the_first_image():
+    """Several styles and the 1.1 style flags need protocol 1.1; --style with --flow and
+    --temporal-weight need 1.2: said up front, naming the flags, not refused frame by frame."""
+
+    class OldClient:
+        def __init__(self, minor: int) -> None:
+            self.minor = minor
+
+        def speaks(self, version: tuple[int, int]) -> bool:
+            return version <= (1, self.minor)
+
+    def daemon(minor: int) -> _daemon.Daemon:
+        return _daemon.Daemon("ipc://old", OldClient(minor), "efficientnet-lite0", 1, [], "", "x")
+
+    pixels = np.zeros((8, 8, 3), np.float32)
+    with pytest.raises(UsageError, match=r"protocol 1\.1 or older: --style with --flow need"):
+        _daemon.DaemonRunner([daemon(1)], {}, style=pixels, video_frames=True)
+    with pytest.raises(UsageError, match="--temporal-weight"):
+        _daemon.DaemonRunner([daemon(1)], {"temporal_weight": 3.0}, style=pixels)
+    with pytest.raises(UsageError, match=r"protocol 1\.0: --keep-colors"):
+        _daemon.DaemonRunner([daemon(0)], {"keep_colors": True}, style=pixels)
+    _daemon.DaemonRunner([daemon(2)], {"temporal_weight": 3.0}, style=pixels, video_frames=True)

@@ -51,3 +51,28 @@ def test_two_daemons_share_a_flow_video_in_warm_chunks(tmp_path: Path, daemons) 
     # (its daemon dreamed warm-up frames before it)
     chained = [r is not None and "flow" in r.get("blend", {}) for r in recorded]
     assert chained == [False] + [True] * 11
+
+
+def test_a_styled_flow_video_through_a_daemon(tmp_path: Path, daemons) -> None:
+    """--style with --flow sends each frame's raw content, the previous styled frame warped
+    along the flow and its reliability (protocol 1.2): steadier than independent frames."""
+    from PIL import Image
+
+    from dreamd.batch import flicker
+    from harness.styles import style_image
+
+    clip = clips.write_clip(tmp_path / "pan.mp4", clips.photo_frames(4, (64, 48)), crf=0)
+    Image.fromarray(style_image("painting", (96, 96))).save(tmp_path / "style.png")
+    raw, _, _ = clips.decode(clip)
+    styled = ["--style", str(tmp_path / "style.png"), "--octave-count", "2",
+              "--steps-per-octave", "10", "--seed", "3", "--frames", "-q"]  # fmt: skip
+    outs = {}
+    for name, extra in (("independent", []), ("flow", ["--flow"])):
+        dest = tmp_path / name
+        args = ["-s", str(clip), "-d", str(dest), *styled, *extra]
+        assert main([*args, "--connect", daemons[0].endpoint]) == 0
+        outs[name] = [np.asarray(Image.open(p)) for p in sorted((dest / "pan").glob("*.png"))]
+    assert flicker(outs["flow"], raw) < 0.5 * flicker(outs["independent"], raw)
+    meta = read_params(tmp_path / "flow" / "pan" / "000003.png")
+    assert meta is not None and meta["daemon"] == daemons[0].endpoint
+    assert meta["params"]["temporal_weight"] == 10.0 and "flow" in meta["blend"]
