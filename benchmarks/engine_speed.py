@@ -30,7 +30,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from dreamd import engine
+from dreamd import codec, engine
 from dreamd.engine.models import bvlc_googlenet as bvlc_mod
 from dreamd.engine.models import caffe_network
 from dreamd.engine.models import efficientnet_lite0 as lite0_mod
@@ -51,7 +51,7 @@ def photo(width: int, height: int) -> np.ndarray:
     from skimage import data
 
     im = Image.fromarray(data.chelsea()).resize((width, height), Image.LANCZOS)
-    return engine.to_float(np.asarray(im))
+    return codec.to_float(np.asarray(im))
 
 
 def load(name: str) -> engine.DreamModel:

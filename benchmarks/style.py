@@ -36,7 +36,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from dreamd import engine
+from dreamd import codec, engine
 from harness.styles import colour_move, style_image
 from harness.weights import model_or_random
 
@@ -60,7 +60,7 @@ def photo(name: str, side: int) -> np.ndarray:
     im = Image.fromarray(getattr(data, name)())
     f = side / max(im.size)
     size = (round(im.size[0] * f), round(im.size[1] * f))
-    return engine.to_float(np.asarray(im.resize(size, Image.Resampling.LANCZOS)))
+    return codec.to_float(np.asarray(im.resize(size, Image.Resampling.LANCZOS)))
 
 
 def load(name: str) -> engine.DreamModel:
@@ -87,7 +87,7 @@ def curves(args: argparse.Namespace) -> None:
     print("\n## Loss against time (chelsea, painting style)\n")
     print("| model | size | optimiser | steps/octave | seconds | style loss | content loss |")
     print("| --- | --- | --- | ---: | ---: | ---: | ---: |")
-    style = engine.to_float(style_image("painting"))
+    style = codec.to_float(style_image("painting"))
     for name in args.models:
         model = load(name)
         for side in args.sizes:
@@ -116,7 +116,7 @@ def against_old(args: argparse.Namespace) -> None:
     model = load("efficientnet-lite0")
     for pair in args.pairs:
         name, style_name = pair.split(":")
-        image, style = photo(name, 512), engine.to_float(style_image(style_name))
+        image, style = photo(name, 512), codec.to_float(style_image(style_name))
         for label, values in (("old example", OLD_EXAMPLE), ("defaults", STYLE_DEFAULTS)):
             seconds, out = run(model, image, style, values, args.repeat)
             s, c = losses(model, out, image, style)
@@ -131,7 +131,7 @@ def against_old(args: argparse.Namespace) -> None:
 def default_times(args: argparse.Namespace) -> None:
     print("\n## The defaults' time per image (chelsea, painting style)\n")
     print("| model | size | seconds |\n| --- | --- | ---: |")
-    style = engine.to_float(style_image("painting"))
+    style = codec.to_float(style_image("painting"))
     for name in args.models:
         model = load(name)
         for side in args.default_sizes:
@@ -147,9 +147,9 @@ def figures(args: argparse.Namespace) -> None:
     out.mkdir(parents=True, exist_ok=True)
     model = load("efficientnet-lite0")
     root = Path(__file__).resolve().parents[1]
-    picture = engine.to_float(np.asarray(Image.open(root / "samples" / "chelsea.jpg")))
-    painting = engine.to_float(style_image("painting"))
-    brick = engine.to_float(style_image("brick"))
+    picture = codec.to_float(np.asarray(Image.open(root / "samples" / "chelsea.jpg")))
+    painting = codec.to_float(style_image("painting"))
+    brick = codec.to_float(style_image("brick"))
     h = picture.shape[0]
 
     def styled(extra: dict, style: object = painting) -> np.ndarray:
@@ -157,11 +157,11 @@ def figures(args: argparse.Namespace) -> None:
         started = time.perf_counter()
         image = engine.dream(model, picture, params, style=style).image
         print(f"{extra or 'defaults'}: {time.perf_counter() - started:.1f} s", flush=True)
-        return engine.from_float(image, np.uint8)
+        return codec.from_float(image, np.uint8)
 
     def fit(pixels: np.ndarray) -> np.ndarray:
         im = Image.fromarray(
-            pixels if pixels.dtype == np.uint8 else engine.from_float(pixels, np.uint8)
+            pixels if pixels.dtype == np.uint8 else codec.from_float(pixels, np.uint8)
         )
         return np.asarray(im.resize((round(im.width * h / im.height), h), Image.Resampling.LANCZOS))
 

@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from dreamd import engine, protocol
+from dreamd import codec, engine, protocol
 
 DEFAULTS = engine.DreamParams(seed=0)
 
@@ -97,9 +97,9 @@ def protocol_overhead(width: int, height: int) -> dict[str, float]:
             proc.terminate()
             proc.wait(30)
         model = engine.load_model("googlenet", "cpu", weights=weights)
-        engine.dream(model, engine.to_float(pixels), DEFAULTS.with_(steps_per_octave=1))
+        engine.dream(model, codec.to_float(pixels), DEFAULTS.with_(steps_per_octave=1))
         started = time.perf_counter()
-        engine.dream(model, engine.to_float(pixels), DEFAULTS)
+        engine.dream(model, codec.to_float(pixels), DEFAULTS)
         local = time.perf_counter() - started
     dream = float(result.timings["dream"])
     return {

@@ -3,7 +3,8 @@
     >>> model = engine.load_model("efficientnet-lite0")
     >>> result = engine.dream(model, image, engine.DreamParams(steps_per_octave=10))
 
-Images are float32 (H, W, C) arrays in [0, 1]; see :func:`to_float` / :func:`from_float`.
+Images are float32 (H, W, C) arrays in [0, 1]; ``dreamd.codec.to_float`` / ``from_float``
+convert pixels to and from them.
 Errors derive from :class:`EngineError` (see ``dreamd.engine._errors`` for the tree).
 """
 
@@ -24,7 +25,6 @@ from ._errors import (
     WeightsError,
     WeightsUnavailable,
 )
-from ._image import from_float, to_float
 from ._layers import content_layer, dream_layers, resolve_layers, style_layers
 from ._params import STYLE_DEFAULTS, DreamParams, LayerSpec
 from ._plan import (
@@ -122,7 +122,6 @@ __all__ = [
     "dream_layers",
     "fetch_weights",
     "fit_speed",
-    "from_float",
     "googlenet_weights_path",
     "inventory",
     "load_model",
@@ -134,5 +133,4 @@ __all__ = [
     "resolve_layers",
     "style_distance",
     "style_layers",
-    "to_float",
 ]

@@ -1,8 +1,8 @@
 """Image plumbing around a dream: channels, alpha, gray, value range.
 
 The engine works on float32 HxWxC arrays in [0, 1]. Callers convert 8-bit, 16-bit or
-float pixels to that once (:func:`to_float`) and back once (:func:`from_float`), so no
-depth is squeezed through 8 bits on the way.
+float pixels to that once and back once (``dreamd.codec.to_float`` / ``from_float``), so
+no depth is squeezed through 8 bits on the way.
 """
 
 from __future__ import annotations
@@ -37,7 +37,8 @@ def split(image: np.ndarray) -> SplitImage:
         raise InvalidImage(f"image must be a numpy array, got {type(image).__name__}")
     if image.dtype != np.float32:
         raise InvalidImage(
-            f"image must be float32 in [0, 1], got {image.dtype}; convert with engine.to_float"
+            f"image must be float32 in [0, 1], got {image.dtype}; "
+            "convert with dreamd.codec.to_float"
         )
     if image.ndim == 2:
         image = image[:, :, None]
@@ -63,26 +64,3 @@ def join(rgb: np.ndarray, parts: SplitImage) -> np.ndarray:
     if parts.alpha is not None:
         colour = np.concatenate([colour, parts.alpha[:, :, None]], axis=2)
     return np.ascontiguousarray(colour, dtype=np.float32)
-
-
-def to_float(pixels: np.ndarray) -> np.ndarray:
-    """uint8 / uint16 / float pixels → float32 in [0, 1] (floats are taken as they are)."""
-    if pixels.dtype == np.uint8:
-        return pixels.astype(np.float32) / 255.0
-    if pixels.dtype == np.uint16:
-        return pixels.astype(np.float32) / 65535.0
-    if np.issubdtype(pixels.dtype, np.floating):
-        return pixels.astype(np.float32, copy=False)
-    raise InvalidImage(f"unsupported pixel type {pixels.dtype}; use uint8, uint16 or float")
-
-
-def from_float(image: np.ndarray, dtype: np.dtype | type) -> np.ndarray:
-    """float32 in [0, 1] → ``dtype`` (uint8, uint16 rounded; float32 as is)."""
-    dt = np.dtype(dtype)
-    if dt == np.uint8:
-        return np.rint(np.clip(image, 0, 1) * 255.0).astype(np.uint8)
-    if dt == np.uint16:
-        return np.rint(np.clip(image, 0, 1) * 65535.0).astype(np.uint16)
-    if dt == np.float32:
-        return image.astype(np.float32, copy=False)
-    raise InvalidImage(f"unsupported output type {dt}; use uint8, uint16 or float32")

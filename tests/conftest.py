@@ -27,9 +27,9 @@ def lite0():
 def chelsea() -> np.ndarray:
     from skimage import data
 
-    from dreamd import engine
+    from dreamd import codec
 
-    return engine.to_float(data.chelsea())
+    return codec.to_float(data.chelsea())
 
 
 @pytest.fixture(scope="session")
@@ -37,10 +37,10 @@ def small_cat(chelsea: np.ndarray) -> np.ndarray:
     """A 96×64 RGB crop-and-resize of chelsea: big enough to dream, cheap on a CPU."""
     from PIL import Image
 
-    from dreamd import engine
+    from dreamd import codec
 
-    im = Image.fromarray(engine.from_float(chelsea, np.uint8)).resize((96, 64), Image.LANCZOS)
-    return engine.to_float(np.asarray(im))
+    im = Image.fromarray(codec.from_float(chelsea, np.uint8)).resize((96, 64), Image.LANCZOS)
+    return codec.to_float(np.asarray(im))
 
 
 @pytest.fixture(scope="session")

@@ -46,7 +46,7 @@ def _pixels(folder: Path) -> dict[str, np.ndarray]:
 def test_style_embedded_takes_on_the_style_and_records_it(
     pictures, style_file, tmp_path, capsys, lite0_model
 ):
-    from dreamd import engine
+    from dreamd import codec, engine
 
     flags = ["--embedded", "--style-weight", "2", "--content-weight", "0.25", "--style-layer",
              "block2", "--style-layer", "BLOCK4", "--content-layer", "block7"]  # fmt: skip
@@ -59,7 +59,7 @@ def test_style_embedded_takes_on_the_style_and_records_it(
     for name in styled:
         assert np.abs(styled[name].astype(int) - plain[name].astype(int)).mean() > 2, name
         source = read_image(pictures / name).pixels
-        out = engine.to_float(styled[name])
+        out = codec.to_float(styled[name])
         before = engine.style_distance(lite0_model, source, style)
         assert engine.style_distance(lite0_model, out, style) < 0.8 * before, name
     meta = read_params(tmp_path / "s" / "001.png")
@@ -134,7 +134,7 @@ def test_style_errors_are_usage_errors(pictures, style_file, tmp_path, capsys):
 def test_style_defaults_finish_the_job_in_one_command(tmp_path, capsys, lite0_model):
     """What a new user types: only --style. The photo's colours move at least 30 % of the
     way to the painting's and its shapes stay (the issue measured 5 % before)."""
-    from dreamd import engine
+    from dreamd import codec, engine
     from harness.styles import colour_move, style_image
 
     src = tmp_path / "cat.png"
@@ -155,8 +155,8 @@ def test_style_defaults_finish_the_job_in_one_command(tmp_path, capsys, lite0_mo
     )
     picture, painting = photo("chelsea", (192, 128)), style_image("painting", (192, 192))
     assert colour_move(picture, painting, out) >= 0.3
-    before = engine.style_distance(lite0_model, engine.to_float(picture), engine.to_float(painting))
-    after = engine.style_distance(lite0_model, engine.to_float(out), engine.to_float(painting))
+    before = engine.style_distance(lite0_model, codec.to_float(picture), codec.to_float(painting))
+    after = engine.style_distance(lite0_model, codec.to_float(out), codec.to_float(painting))
     assert after < before / 4
 
 

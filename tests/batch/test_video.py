@@ -250,7 +250,7 @@ def test_a_styled_video_with_flow_holds_still_and_stays_styled(tmp_path: Path, l
     carried along the flow, keeps its own raw frame's content, and the temporal term holds
     it where the flow is reliable: far less flicker than independent frames, and more than
     with the term off; every frame still takes on the style."""
-    from dreamd import engine
+    from dreamd import codec, engine
     from harness.styles import style_image
 
     clip = clips.write_clip(tmp_path / "pan.mp4", clips.photo_frames(6, (96, 64)), crf=0)
@@ -265,11 +265,11 @@ def test_a_styled_video_with_flow_holds_still_and_stays_styled(tmp_path: Path, l
         outs[name] = frames_of(dest / "pan")
     ind, flow, off = (flicker(outs[n], raw) for n in ("independent", "flow", "off"))
     assert flow < 0.3 * ind and flow < 0.6 * off, (flow, off, ind)  # measured: 6.6, 20.6, 34.3
-    style = engine.to_float(style_image("painting", (128, 128)))
+    style = codec.to_float(style_image("painting", (128, 128)))
     params = engine.DreamParams.from_mapping({"style_max_side": 1024})
 
     def loss(frame: np.ndarray) -> float:
-        return engine.style_distance(lite0, engine.to_float(frame), style, params)
+        return engine.style_distance(lite0, codec.to_float(frame), style, params)
 
     for k, (frame, alone, source) in enumerate(
         zip(outs["flow"], outs["independent"], raw, strict=True)

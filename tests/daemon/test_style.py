@@ -8,7 +8,7 @@ import uuid
 import numpy as np
 import pytest
 
-from dreamd import engine, protocol
+from dreamd import codec, engine, protocol
 
 from .conftest import Daemon, RawClient, dream_frames, header, raw_client, raw_image
 
@@ -65,9 +65,9 @@ def test_a_style_job_moves_the_picture_towards_the_style(daemon: Daemon, content
 
     from PIL import Image
 
-    style = engine.to_float(np.asarray(Image.open(io.BytesIO(style_png))))
-    before = engine.style_distance(lite0, engine.to_float(content), style)
-    after = engine.style_distance(lite0, engine.to_float(out), style)
+    style = codec.to_float(np.asarray(Image.open(io.BytesIO(style_png))))
+    before = engine.style_distance(lite0, codec.to_float(content), style)
+    after = engine.style_distance(lite0, codec.to_float(out), style)
     assert after < 0.7 * before, (before, after)
 
     cat = lite0.catalogue
@@ -185,14 +185,14 @@ def test_several_styles_keep_colors_and_a_scale(daemon: Daemon, content, style_p
         both = c.dream(raw_image(content), params, style=[_png(style_png), raw_image(gravel)])
         kept = c.dream(raw_image(content), {**STYLE, "keep_colors": True}, style=_png(style_png))
     assert both.params["style_blend"] == [0.25, 0.75] and both.params["style_scale"] == 0.5
-    coffee = engine.to_float(np.asarray(Image.open(io.BytesIO(style_png))))
+    coffee = codec.to_float(np.asarray(Image.open(io.BytesIO(style_png))))
     expected = engine.dream(
         lite0,
-        engine.to_float(content),
+        codec.to_float(content),
         engine.DreamParams.from_mapping(params),
-        style=[coffee, engine.to_float(gravel)],
+        style=[coffee, codec.to_float(gravel)],
     ).image
-    np.testing.assert_array_equal(_pixels(both), engine.from_float(expected, np.uint8))
+    np.testing.assert_array_equal(_pixels(both), codec.from_float(expected, np.uint8))
     assert kept.params["keep_colors"] is True
     from skimage import color
 
@@ -232,13 +232,13 @@ def test_a_styled_video_frame_is_the_engines(daemon: Daemon, content, style_png,
             previous=raw_image(previous), previous_weight=raw_image(weight),
         )  # fmt: skip
     assert result.params["temporal_weight"] == 100.0
-    coffee = engine.to_float(np.asarray(Image.open(io.BytesIO(style_png))))
+    coffee = codec.to_float(np.asarray(Image.open(io.BytesIO(style_png))))
     expected = engine.dream(
-        lite0, engine.to_float(start), engine.DreamParams.from_mapping(params), style=coffee,
-        content=engine.to_float(content), previous=engine.to_float(previous),
-        previous_weight=engine.to_float(weight),
+        lite0, codec.to_float(start), engine.DreamParams.from_mapping(params), style=coffee,
+        content=codec.to_float(content), previous=codec.to_float(previous),
+        previous_weight=codec.to_float(weight),
     ).image  # fmt: skip
-    np.testing.assert_array_equal(_pixels(result), engine.from_float(expected, np.uint8))
+    np.testing.assert_array_equal(_pixels(result), codec.from_float(expected, np.uint8))
 
 
 def test_a_previous_weight_out_of_range_is_refused_naming_it(daemon: Daemon, content, style_png):

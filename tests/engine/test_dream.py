@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from dreamd import engine
+from dreamd import codec, engine
 from dreamd.engine import DreamParams, LayerSpec
 
 QUICK = DreamParams(octave_count=2, steps_per_octave=3, seed=7, precision="fp32")
@@ -141,19 +141,19 @@ def test_gray_in_gray_out(lite0, small_cat, channels):
 def test_sixteen_bit_is_not_squeezed_through_eight(lite0):
     ramp = (np.linspace(0, 65535, 96 * 64).reshape(64, 96)).astype(np.uint16)
     img16 = np.dstack([ramp, ramp[::-1], ramp[:, ::-1]])
-    f = engine.to_float(img16)
+    f = codec.to_float(img16)
     assert np.array_equal(
-        engine.from_float(engine.dream(lite0, f, DreamParams(steps_per_octave=0)).image, np.uint16),
+        codec.from_float(engine.dream(lite0, f, DreamParams(steps_per_octave=0)).image, np.uint16),
         img16,
     )
-    out = engine.from_float(engine.dream(lite0, f, QUICK).image, np.uint16)
+    out = codec.from_float(engine.dream(lite0, f, QUICK).image, np.uint16)
     assert len(np.unique(out)) > 4 * 256  # far more levels than 8 bits could carry
 
 
 def test_guide_pulls_features_towards_the_guide(lite0, small_cat):
     from skimage import data
 
-    guide = engine.to_float(data.coffee())
+    guide = codec.to_float(data.coffee())
     plain = engine.dream(lite0, small_cat, QUICK).image
     guided = engine.dream(lite0, small_cat, QUICK, guide=guide).image
     assert not np.allclose(plain, guided)

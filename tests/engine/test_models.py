@@ -12,7 +12,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from dreamd import engine
+from dreamd import codec, engine
 from dreamd.engine import _weights
 from dreamd.engine.models import googlenet
 
@@ -30,7 +30,7 @@ def test_lite0_real_weights_classify_photos(lite0: engine.DreamModel, chelsea: n
     from skimage import data
 
     assert _top1(lite0, chelsea) in CAT_CLASSES
-    assert _top1(lite0, engine.to_float(data.coffee())) == ESPRESSO
+    assert _top1(lite0, codec.to_float(data.coffee())) == ESPRESSO
     assert "efficientnet-lite0" in lite0.weights_source
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from dreamd import engine
+from dreamd import codec, engine
 from dreamd.engine import DreamParams, LayerSpec
 from harness.styles import colour_move, style_image
 
@@ -20,11 +20,11 @@ def _photo(name: str, size: tuple[int, int]) -> np.ndarray:
     from skimage import data
 
     im = Image.fromarray(getattr(data, name)()).resize(size, Image.Resampling.LANCZOS)
-    return engine.to_float(np.asarray(im))
+    return codec.to_float(np.asarray(im))
 
 
 def _style(name: str) -> np.ndarray:
-    return engine.to_float(style_image(name, (192, 192)))
+    return codec.to_float(style_image(name, (192, 192)))
 
 
 @pytest.fixture(scope="module")
@@ -94,8 +94,8 @@ def test_the_defaults_paint_the_photo_and_keep_it_recognisable(lite0, photo, siz
 def _photo_like(style: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     from PIL import Image
 
-    im = Image.fromarray(engine.from_float(style, np.uint8)).resize((shape[1], shape[0]))
-    return engine.to_float(np.asarray(im))
+    im = Image.fromarray(codec.from_float(style, np.uint8)).resize((shape[1], shape[0]))
+    return codec.to_float(np.asarray(im))
 
 
 def test_the_result_records_the_style_layers_and_is_repeatable(lite0, astronaut, painting, styled):

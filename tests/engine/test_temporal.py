@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from dreamd import engine
+from dreamd import codec, engine
 from dreamd.engine import DreamParams
 from harness.styles import style_image
 
@@ -20,7 +20,7 @@ QUICK = DreamParams.from_mapping(
 
 @pytest.fixture(scope="module")
 def painting() -> np.ndarray:
-    return engine.to_float(style_image("painting", (128, 128)))
+    return codec.to_float(style_image("painting", (128, 128)))
 
 
 @pytest.fixture(scope="module")
