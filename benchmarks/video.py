@@ -1,8 +1,9 @@
 """Videos: how still the dream holds between frames, what the optical flow costs, and how
 few steps the frames after the first need.
 
-    python -m benchmarks.video [--part flicker|drift|steps|speed] [--model auto] [--device auto]
-        [--size 192x108] [--frames 16] [--speed-size 1280x720] [--speed-frames 4]
+    python -m benchmarks.video [--part flicker|drift|steps|speed|styled] [--model auto]
+        [--device auto] [--size 192x108] [--frames 16] [--speed-size 1280x720]
+        [--speed-frames 4] [--temporal-weights 10 30]
 
 1. flicker: the mean |o_t − W(o_{t−1})| (8-bit levels) over the pixels where the *input's*
    forward–backward flow is consistent, W warping along the input's flow
@@ -22,6 +23,11 @@ few steps the frames after the first need.
 4. steps: ``--flow`` with ``--steps-after-first N``: the objective the dream climbs (½·mean a²
    at the model's default layer, dreamed / raw, the project's dreaminess measure) over the
    frames after the first, against independent frames, and the flicker.
+5. styled: style transfer (``--style``, harness.styles' painting, at the style defaults) on
+   the same pan and still shot: the flicker of independent frames, of ``-b --flow`` with
+   the temporal term off (``--temporal-weight 0``) and at each ``--temporal-weights``, with
+   the style loss (``engine.style_distance`` to the style image, frames 2 … N: still as
+   styled?), the content loss (to each raw frame) and seconds per frame after the first.
 """
 
 from __future__ import annotations
@@ -38,7 +44,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from dreamd import batch, engine
+from dreamd import batch, codec, engine
 from dreamd.batch.cli import main as dream_batch
 from harness import clips
 
@@ -227,9 +233,51 @@ def part_steps(args: argparse.Namespace, base: list[str], tmp: Path, model_name:
               f"{batch.flicker(outs, raws):6.2f}", flush=True)  # fmt: skip
 
 
+def part_styled(args: argparse.Namespace, base: list[str], tmp: Path, model_name: str) -> None:
+    from harness.styles import style_image
+
+    made = make_clips(tmp, size(args.size), args.frames)
+    painting = style_image("painting", (256, 256))
+    Image.fromarray(painting).save(tmp / "style.png")
+    style = codec.to_float(painting)
+    model = engine.load_model(model_name, "cpu", weights=args.weights)
+    modes = [("independent", [])] + [
+        (f"-b --flow, temporal {w:g}", ["--flow", "--temporal-weight", f"{w:g}"])
+        for w in [0.0, *args.temporal_weights]
+    ]
+    print(f"\nstyled video at {args.size}, {args.frames} frames, the style defaults "
+          f"({' '.join(base)}, --style painting)")  # fmt: skip
+    print(f"{'clip':6} {'mode':26} {'flicker':>8} {'× indep':>8} {'style':>7} {'content':>8} "
+          f"{'s/frame':>8}")  # fmt: skip
+    for name, clip in made.items():
+        raws, _, _ = clips.decode(clip)
+        print(f"{name:6} {'input':26} {batch.flicker(raws, raws):8.2f}")
+        ref = None
+        for k, (label, flags) in enumerate(modes):
+            dest = tmp / name / str(k)
+            outs, _ = run(clip, dest, [*base, "--seed", "1", "--style", str(tmp / "style.png"),
+                                       *flags])  # fmt: skip
+            f = batch.flicker(outs, raws)
+            ref = f if ref is None else ref
+            later = list(zip(outs[1:], raws[1:], strict=True))
+            sl = np.mean([engine.style_distance(model, codec.to_float(o), style) for o, _ in later])
+            cl = np.mean([engine.content_distance(model, codec.to_float(o), codec.to_float(r))
+                          for o, r in later])  # fmt: skip
+            written = sorted(p.stat().st_mtime for p in (dest / clip.stem).glob("*.png"))
+            per_frame = (written[-1] - written[0]) / (len(written) - 1)
+            print(f"{name:6} {label:26} {f:8.2f} {f / ref:8.2f} {sl:7.3f} {cl:8.3f} "
+                  f"{per_frame:8.2f}", flush=True)  # fmt: skip
+            if args.save and name == "pan":
+                clips.strip(
+                    outs[:: max(1, len(outs) // 4)][:4], Path(args.save) / f"styled-{k}.png"
+                )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--part", choices=["flicker", "speed", "steps", "drift"], action="append")
+    ap.add_argument(
+        "--part", choices=["flicker", "speed", "steps", "drift", "styled"], action="append"
+    )
     ap.add_argument("--model", default="auto")
     ap.add_argument("--device", default="auto")
     ap.add_argument("--size", default="192x108")
@@ -241,8 +289,10 @@ def main() -> None:
     ap.add_argument("--speed-frames", type=int, default=4)
     ap.add_argument("--sweep", type=int, nargs="+", default=[1, 2, 3, 5, 10])
     ap.add_argument("--weights", help="model weights file (e.g. random GoogLeNet weights)")
+    ap.add_argument("--temporal-weights", type=float, nargs="+", default=[10.0, 30.0])
+    ap.add_argument("--save", help="folder for strips of the styled pan's frames")
     args = ap.parse_args()
-    parts = args.part or ["flicker", "drift", "steps", "speed"]
+    parts = args.part or ["flicker", "drift", "steps", "speed", "styled"]
     base = ["--model", args.model, "--device", args.device, "--embedded",
             "--octave-count", str(args.octaves), "--steps-per-octave", str(args.steps)]  # fmt: skip
     if args.weights:
@@ -260,6 +310,10 @@ def main() -> None:
             part_steps(args, base, tmp / "steps", model_name)
         if "speed" in parts:
             part_speed(args, base, tmp / "speed")
+        if "styled" in parts:
+            # the style defaults' octaves and steps (dream-batch's with --style)
+            styled = base[:5] + base[9:]  # base less --octave-count and --steps-per-octave
+            part_styled(args, styled, tmp / "styled", model_name)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
