@@ -21,8 +21,6 @@ from __future__ import annotations
 
 import collections
 import errno
-import os
-import sys
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -40,6 +38,7 @@ from ._errors import DreamFailed, ImageError, Interrupted, RunnerLost, WriteFail
 from ._imageio import Limits, LoadedImage, read_image, write_image
 from ._report import Report
 from ._runner import Runner, Slot
+from ._slots import SlotThreads
 from ._sources import Source
 
 #: Frames dreamed before a lane's first frame so that its blend starts warm.
@@ -192,8 +191,7 @@ class Pipeline:
         self.writer = ThreadPoolExecutor(settings.io_threads, thread_name_prefix="dream-write")
         self.write_room = threading.BoundedSemaphore(settings.pending_writes)
         self.lanes: list[Lane] = []
-        self.workers: list[threading.Event] = []  # one per worker thread, set when it ends
-        self._changed = threading.Event()  # a worker ended
+        self.threads = SlotThreads()
         self.lost: list[str] = []
         self.lost_groups: set[str] = set()
         self._lock = threading.Lock()
@@ -209,14 +207,8 @@ class Pipeline:
         depth = self.settings.prefetch + (0 if blend else len(slots))
         self.lanes = [Lane(p, self._read, depth, exclusive=blend) for p in plans]
         try:
-            self._start(slots)
-            while True:
-                # Waiting on Events, never Thread.join: a KeyboardInterrupt inside join()
-                # can leave a running thread marked as finished (CPython gh-90882).
-                if self._changed.wait(0.1):
-                    self._changed.clear()
-                if self._running() == 0 and (self._all_finished() or not self._take_over()):
-                    break
+            self.threads.start(slots, self._work_lanes)
+            self.threads.wait(self._all_finished, self._take_over)
         except KeyboardInterrupt:
             self.stop.set()
             self.report.interrupted = True
@@ -224,34 +216,12 @@ class Pipeline:
                 "interrupted: cancelling the dreams in flight (finished images are kept)"
             )
             self._cancel_lanes()
-            try:
-                while self._running():
-                    self._changed.wait(0.1)
-                    self._changed.clear()
-            except KeyboardInterrupt:
-                # A second Ctrl-C: leave now. Outputs are still never half-written: an
-                # unfinished one is a hidden temporary file that the next run removes.
-                self.report.display.problem("interrupted again: exiting at once")
-                sys.stdout.flush()
-                sys.stderr.flush()
-                os._exit(130)
+            self.threads.drain(self.report.display)
             raise
         finally:
             self._cancel_lanes()
             self.reader.shutdown(wait=True, cancel_futures=True)
             self.writer.shutdown(wait=True)
-
-    def _start(self, slots: list[Slot]) -> None:
-        for slot in slots:
-            done = threading.Event()
-            t = threading.Thread(
-                target=self._work, args=(slot, done), name=f"dream-{slot.name}", daemon=True
-            )
-            self.workers.append(done)
-            t.start()
-
-    def _running(self) -> int:
-        return sum(1 for done in self.workers if not done.is_set())
 
     def _take_over(self) -> bool:
         """Every slot is lost and work remains: switch to the fallback runner, if any."""
@@ -268,7 +238,7 @@ class Pipeline:
         self.runner = fallback
         self.report.runner = fallback.description
         slots = fallback.slots(per_group=1 if self.settings.blend else None)
-        self._start(slots)
+        self.threads.start(slots, self._work_lanes)
         return True
 
     def _cancel_lanes(self) -> None:
@@ -294,13 +264,6 @@ class Pipeline:
         return all(lane.finished for lane in self.lanes)
 
     # ------------------------------------------------------------------ one slot
-
-    def _work(self, slot: Slot, finished: threading.Event) -> None:
-        try:
-            self._work_lanes(slot)
-        finally:
-            finished.set()
-            self._changed.set()
 
     def _work_lanes(self, slot: Slot) -> None:
         while not self.stop.is_set():
@@ -476,7 +439,7 @@ class Pipeline:
         self.report.display.problem(f"error: {self.report.aborted}")
         self.stop.set()
         self._cancel_lanes()
-        self._changed.set()
+        self.threads.changed.set()
 
 
 def _none(index: int) -> None:

@@ -17,8 +17,6 @@ the frames already dreamed.
 from __future__ import annotations
 
 import json
-import os
-import sys
 import threading
 import time
 from collections.abc import Iterator, Mapping
@@ -34,6 +32,7 @@ from ._imageio import params_text
 from ._progress import Display
 from ._report import Report
 from ._runner import Runner, Slot
+from ._slots import SlotThreads
 from ._video_io import VideoInfo, probe
 from ._video_lanes import FrameLane, Item, plan_lanes
 from ._video_progress import FrameProgress
@@ -98,8 +97,7 @@ class VideoJob:
         self.lost: list[str] = []
         self.lost_groups: set[str] = set()
         self.lanes: list[FrameLane] = []
-        self.workers: list[threading.Event] = []
-        self._changed = threading.Event()
+        self.threads = SlotThreads()
         self._lock = threading.Lock()
         self.progress: FrameProgress | None = None
         self.meta: dict[str, Any] | None = None
@@ -205,12 +203,8 @@ class VideoJob:
         for lane in self.lanes:
             lane.begin()
         try:
-            self._start(slots)
-            while True:
-                if self._changed.wait(0.1):
-                    self._changed.clear()
-                if self._running() == 0 and (self._all_finished() or not self._take_over()):
-                    break
+            self.threads.start(slots, self._work)
+            self.threads.wait(self._all_finished, self._take_over)
         except KeyboardInterrupt:
             self.cancel.set()
             self.report.interrupted = True
@@ -218,30 +212,10 @@ class VideoJob:
                 f"interrupted: {self.name}: cancelling the dreams in flight "
                 "(dreamed frames are kept)"
             )
-            try:
-                while self._running():
-                    self._changed.wait(0.1)
-                    self._changed.clear()
-            except KeyboardInterrupt:
-                self.display.problem("interrupted again: exiting at once")
-                sys.stdout.flush()
-                sys.stderr.flush()
-                os._exit(130)
+            self.threads.drain(self.display)
             raise
         finally:
             self.cancel.set()  # stops the decoders
-
-    def _start(self, slots: list[Slot]) -> None:
-        for slot in slots:
-            done = threading.Event()
-            t = threading.Thread(
-                target=self._work, args=(slot, done), name=f"dream-{slot.name}", daemon=True
-            )
-            self.workers.append(done)
-            t.start()
-
-    def _running(self) -> int:
-        return sum(1 for d in self.workers if not d.is_set())
 
     def _all_finished(self) -> bool:
         return self.failure is not None or all(lane.finished for lane in self.lanes)
@@ -253,7 +227,8 @@ class VideoJob:
         self.display.line(f"continuing with {fallback.description}")
         self.runner = fallback
         self.report.runner = fallback.description
-        self._start(fallback.slots(per_group=1 if self.opt.chain is not None else None))
+        slots = fallback.slots(per_group=1 if self.opt.chain is not None else None)
+        self.threads.start(slots, self._work)
         return True
 
     def _claim(self) -> FrameLane | None:
@@ -273,26 +248,22 @@ class VideoJob:
             if self.failure is None:
                 self.failure = reason
         self.cancel.set()
-        self._changed.set()
+        self.threads.changed.set()
 
-    def _work(self, slot: Slot, finished: threading.Event) -> None:
-        try:
-            while not self.cancel.is_set():
-                lane = self._claim()
-                if lane is None:
-                    if self._all_finished():
-                        return
-                    time.sleep(0.05)
-                    continue
-                try:
-                    if not self._work_lane(slot, lane):
-                        return
-                finally:
-                    with self._lock:
-                        lane.claimed = False
-        finally:
-            finished.set()
-            self._changed.set()
+    def _work(self, slot: Slot) -> None:
+        while not self.cancel.is_set():
+            lane = self._claim()
+            if lane is None:
+                if self._all_finished():
+                    return
+                time.sleep(0.05)
+                continue
+            try:
+                if not self._work_lane(slot, lane):
+                    return
+            finally:
+                with self._lock:
+                    lane.claimed = False
 
     def _work_lane(self, slot: Slot, lane: FrameLane) -> bool:
         """Dream the lane's frames; False when this slot must stop."""
