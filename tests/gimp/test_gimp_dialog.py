@@ -158,9 +158,12 @@ def test_layer_names_are_short_and_no_preview_is_left(session):
 
 
 def test_the_dream_forms_on_the_canvas_and_cancel_takes_it_away(session):
-    """While the long dream ran, the image had its preview layer (2 layers); Cancel in
-    the progress window stopped it and left the image with its one layer."""
-    assert "2 layers" in (session.work / "running.jsonl").read_text()
+    """While the long dream ran, the image had its preview layer (2 layers), never two
+    of them at once (each new picture replaces the last); Cancel in the progress window
+    stopped it and left the image with its one layer."""
+    running = (session.work / "running.jsonl").read_text()
+    assert "2 layers" in running
+    assert "3 layers" not in running
     assert session.report["runs"][5]["status"] == "cancel"
     assert session.report["runs"][5]["layers"] == ["Background"]
 
