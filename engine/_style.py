@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -22,9 +23,11 @@ from . import _colour, _image, _precision
 from ._errors import InvalidParams
 from ._params import DreamParams
 from ._stepper import Stepper
-from ._temporal import TemporalTerm
 from ._terms import Group, StyleTerm, gram
 from .models import DreamModel, min_input_side
+
+if TYPE_CHECKING:  # _temporal resizes with this module's resize()
+    from ._temporal import TemporalTerm
 
 #: Correction pairs L-BFGS keeps: each costs two image-sized vectors (12 MB at 1 MP).
 LBFGS_HISTORY = 10

@@ -18,11 +18,11 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 
 from . import _image
 from ._errors import InvalidParams
+from ._style import resize
 
 #: The content's variance below which the temporal weight stops scaling with it (a flat
 #: picture would otherwise make the smallest change cost a fortune).
@@ -147,11 +147,7 @@ def term_at(temporal_weight: float, refs: FrameRefs, content: Tensor) -> Tempora
     previous frame, or a weight of 0)."""
     if refs.previous is None or refs.weight is None or temporal_weight == 0:
         return None
-    size = tuple(content.shape[-2:])
-    previous, mask = (
-        t
-        if tuple(t.shape[-2:]) == size
-        else F.interpolate(t, size=size, mode="bilinear", align_corners=False, antialias=True)
-        for t in (refs.previous, refs.weight)
-    )
+    size = content.shape[-2:]
+    previous = resize(refs.previous, size, antialias=True)
+    mask = resize(refs.weight, size, antialias=True)
     return TemporalTerm(temporal_weight, previous, mask, content)
